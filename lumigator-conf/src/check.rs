@@ -1,0 +1,169 @@
+//! Validation of a resolved configuration against the known settings.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::origin::{Location, Origin};
+use crate::parse::ConfFile;
+use crate::resolve::ResolvedConfig;
+use crate::settings;
+
+/// How serious a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The configuration cannot be used: nothing is written.
+    Error,
+    /// Probably a mistake, but the configuration works.
+    Warning,
+}
+
+/// Something `config-check` has to say about the configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Error or warning.
+    pub severity: Severity,
+    /// Where, when it is about a line of a file.
+    pub location: Option<Location>,
+    /// The key concerned, if any.
+    pub key: Option<String>,
+    /// What is wrong and what to do; never contains a value.
+    pub message: String,
+}
+
+impl Finding {
+    /// A warning.
+    pub fn warning(location: Option<Location>, key: Option<&str>, message: impl Into<String>) -> Self {
+        Finding { severity: Severity::Warning, location, key: key.map(str::to_string), message: message.into() }
+    }
+
+    /// An error.
+    pub fn error(location: Option<Location>, key: Option<&str>, message: impl Into<String>) -> Self {
+        Finding { severity: Severity::Error, location, key: key.map(str::to_string), message: message.into() }
+    }
+
+    /// Whether this finding stops the configuration from being used.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(location) = &self.location {
+            write!(f, "{location}: ")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, "{key}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// Provider API keys: the backend stores them encrypted; conf files must not hold them.
+const PROVIDERS: [(&str, &str); 4] =
+    [("deepseek", "DeepSeek"), ("hf", "Hugging Face"), ("mistral", "Mistral"), ("openai", "OpenAI")];
+
+/// The provider whose API key `name` holds, if it is one (any case).
+pub fn provider_of_api_key(name: &str) -> Option<&'static str> {
+    let upper = name.to_ascii_uppercase();
+    if upper == "HF_TOKEN" || upper == "HUGGING_FACE_HUB_TOKEN" {
+        return Some("hf");
+    }
+    PROVIDERS.iter().map(|(p, _)| *p).find(|p| upper == format!("{}_API_KEY", p.to_ascii_uppercase()))
+}
+
+/// Checks `resolved`: value types, provider keys in conf files, unknown `user.conf` keys, and
+/// combinations that cannot work. Returns the warnings of merge and resolution too, in file order.
+pub fn check(resolved: &ResolvedConfig, defaults: &ConfFile, user: Option<&ConfFile>) -> Vec<Finding> {
+    let mut findings = resolved.warnings.clone();
+    for entry in &resolved.entries {
+        let location = match &entry.origin {
+            Origin::File { path, line } => Some(Location::new(path, *line, 1)),
+            _ => None,
+        };
+        if let Some(provider) = provider_of_api_key(&entry.key) {
+            if location.is_some() {
+                findings.push(Finding::error(
+                    location.clone(),
+                    Some(&entry.key),
+                    format!(
+                        "API keys must not be stored in conf files: remove this line and upload the key to the \
+                         running backend with `cargo xtask secret-set {provider}` (it is stored encrypted)"
+                    ),
+                ));
+            }
+            continue;
+        }
+        if let Some(setting) = settings::find(&entry.key)
+            && let Some(problem) = settings::validate(setting, &entry.value)
+        {
+            let shown = if entry.secret { String::new() } else { format!(", got {:?}", entry.value) };
+            findings.push(Finding::error(location, Some(&entry.key), format!("{problem}{shown}")));
+        }
+    }
+    if let Some(user) = user {
+        findings.extend(unknown_user_keys(defaults, user));
+    }
+    findings.extend(external_ray_needs_external_s3(resolved));
+    findings.sort_by(|a, b| order(a).cmp(&order(b)));
+    findings
+}
+
+fn order(finding: &Finding) -> (bool, Option<(&std::path::Path, usize)>) {
+    (finding.location.is_none(), finding.location.as_ref().map(|l| (l.path.as_path(), l.line)))
+}
+
+fn unknown_user_keys(defaults: &ConfFile, user: &ConfFile) -> Vec<Finding> {
+    let known: HashSet<&str> = defaults
+        .entries
+        .iter()
+        .map(|e| e.key.as_str())
+        .chain(settings::all().iter().map(|s| s.name.as_str()))
+        .collect();
+    let mut findings = Vec::new();
+    for entry in
+        user.entries.iter().filter(|e| !known.contains(e.key.as_str()) && provider_of_api_key(&e.key).is_none())
+    {
+        let closest = known
+            .iter()
+            .map(|k| (strsim::normalized_damerau_levenshtein(&entry.key.to_ascii_uppercase(), k), *k))
+            .filter(|(score, _)| *score >= 0.7)
+            .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(a.1)));
+        let message = match closest {
+            Some((_, name)) => format!("not a known setting; did you mean {name}?"),
+            None => "not a known setting: no default has it and Lumigator does not read it".to_string(),
+        };
+        findings.push(Finding::warning(Some(entry.location.clone()), Some(&entry.key), message));
+    }
+    findings
+}
+
+fn external_ray_needs_external_s3(resolved: &ResolvedConfig) -> Option<Finding> {
+    let ray = resolved.get("RAY_HEAD_NODE_HOST")?;
+    let s3 = resolved.get("AWS_ENDPOINT_URL")?;
+    if ray.value == "ray" || !points_at_local_minio(&s3.value) {
+        return None;
+    }
+    let location = match &ray.origin {
+        Origin::File { path, line } => Some(Location::new(path, *line, 1)),
+        _ => None,
+    };
+    Some(Finding::warning(
+        location,
+        Some("RAY_HEAD_NODE_HOST"),
+        format!(
+            "points at an external Ray cluster, but AWS_ENDPOINT_URL ({}) is the local MinIO, which external \
+             Ray workers cannot reach: set AWS_ENDPOINT_URL to S3 storage they can reach",
+            s3.value
+        ),
+    ))
+}
+
+fn points_at_local_minio(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let host = rest.split(['/', ':']).next().unwrap_or_default();
+    matches!(host, "localhost" | "127.0.0.1" | "[::1]" | "minio" | "host.docker.internal")
+}

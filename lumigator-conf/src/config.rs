@@ -1,0 +1,73 @@
+//! The whole pipeline in one call: read the conf files, the key, merge, resolve and check.
+
+use crate::check::{self, Finding};
+use crate::error::Error;
+use crate::key::{self, KeyEvents};
+use crate::merge::MergedConfig;
+use crate::parse::ConfFile;
+use crate::paths::{ProjectPaths, UserPaths};
+use crate::resolve::ResolvedConfig;
+
+/// Whether loading may create `~/.lumigator` and the key, and repair their modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyAccess {
+    /// The key step of a start: create what is missing, repair modes.
+    CreateIfMissing,
+    /// Change nothing on disk; a missing key shows as not yet created.
+    ReadOnly,
+}
+
+/// A loaded configuration: its sources, the resolved values and what the checks found.
+#[derive(Debug)]
+pub struct Configuration {
+    /// `.default.conf`.
+    pub defaults: ConfFile,
+    /// `~/.lumigator/user.conf`, if present.
+    pub user: Option<ConfFile>,
+    /// The merged, resolved entries.
+    pub resolved: ResolvedConfig,
+    /// Errors and warnings, in file order.
+    pub findings: Vec<Finding>,
+    /// What the key step changed.
+    pub key_events: KeyEvents,
+    /// Whether the secret key exists (always true with [`KeyAccess::CreateIfMissing`]).
+    pub has_key: bool,
+}
+
+impl Configuration {
+    /// Reads everything and resolves it. The conf files are parsed before the key step, so a
+    /// malformed file changes nothing on disk. `env` reads the process environment.
+    pub fn load(
+        project: &ProjectPaths,
+        user: &UserPaths,
+        access: KeyAccess,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, Error> {
+        let defaults = ConfFile::read(&project.default_conf)?;
+        if user.dir.exists() && !user.dir.is_dir() {
+            return Err(Error::UserDirNotADirectory { path: user.dir.clone() });
+        }
+        let user_conf = ConfFile::read_optional(&user.user_conf)?;
+        let (key, key_events) = match access {
+            KeyAccess::CreateIfMissing => {
+                let (key, events) = key::ensure(user)?;
+                (Some(key), events)
+            }
+            KeyAccess::ReadOnly => (key::read(user)?, KeyEvents::default()),
+        };
+        let merged = MergedConfig::merge(&defaults, user_conf.as_ref(), key.as_ref(), &user.key_file);
+        let resolved = ResolvedConfig::resolve(&merged, env)?;
+        let findings = check::check(&resolved, &defaults, user_conf.as_ref());
+        Ok(Configuration { defaults, user: user_conf, resolved, findings, key_events, has_key: key.is_some() })
+    }
+
+    /// Whether any finding is an error.
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(Finding::is_error)
+    }
+
+    /// Fails with every finding when any of them is an error.
+    pub fn require_valid(&self) -> Result<(), Error> {
+        if self.has_errors() { Err(Error::Invalid { findings: self.findings.clone() }) } else { Ok(()) }
+    }
+}

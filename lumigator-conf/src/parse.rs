@@ -1,0 +1,344 @@
+//! Reading conf files: the env-file dialect Docker Compose v2 reads with `--env-file`.
+//!
+//! The rules follow Compose's own parser (see `docs/env-file-dialect.md`), so that for any line the
+//! value computed here is the value Compose gives a container. Where Compose accepts a line that is
+//! almost certainly a mistake (no `=`, a NUL byte, a name that no shell could reference), we reject
+//! it with its line and column instead.
+
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+use crate::origin::Location;
+use crate::template::Template;
+
+/// One `KEY=value` entry of a conf file, before interpolation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfEntry {
+    /// The variable's name.
+    pub key: String,
+    /// The value after unquoting, with its `$` references still unresolved.
+    pub value: Template,
+    /// Where the key starts.
+    pub location: Location,
+    /// The column where the value starts (for errors found when it is interpolated).
+    pub value_column: usize,
+}
+
+/// A parsed conf file: its entries in file order (a key may repeat; the last one wins).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfFile {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// The entries, in file order.
+    pub entries: Vec<ConfEntry>,
+}
+
+impl ConfFile {
+    /// Reads and parses the conf file at `path`, which must exist.
+    pub fn read(path: &Path) -> Result<Self, Error> {
+        let bytes = read_regular_file(path)?;
+        Self::parse(path, &bytes)
+    }
+
+    /// Like [`ConfFile::read`], but a missing file is `None` (`user.conf` is optional). A symlink
+    /// whose target is missing is an error: someone meant that file to exist.
+    pub fn read_optional(path: &Path) -> Result<Option<Self>, Error> {
+        match fs::symlink_metadata(path) {
+            Err(err) if err.kind() == ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(Error::io(path, "read", err)),
+            Ok(_) => Self::read(path).map(Some),
+        }
+    }
+
+    /// Parses `bytes`, the content of the file at `path` (used only in locations).
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<Self, Error> {
+        let text = decode(path, bytes)?;
+        let entries = Scanner::new(path, &text).entries()?;
+        Ok(ConfFile { path: path.to_path_buf(), entries })
+    }
+}
+
+/// Reads a file that must be a regular file. Checking first matters: opening a FIFO would block.
+pub(crate) fn read_regular_file(path: &Path) -> Result<Vec<u8>, Error> {
+    let meta = fs::metadata(path).map_err(|err| match err.kind() {
+        ErrorKind::NotFound if fs::symlink_metadata(path).is_ok() => {
+            Error::NotAFile { path: path.to_path_buf(), kind: "a symbolic link to a missing file" }
+        }
+        _ => Error::io(path, "read", err),
+    })?;
+    if !meta.is_file() {
+        return Err(Error::NotAFile { path: path.to_path_buf(), kind: file_kind(&meta) });
+    }
+    fs::read(path).map_err(|err| Error::io(path, "read", err))
+}
+
+fn file_kind(meta: &fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = meta.file_type();
+    if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_block_device() || kind.is_char_device() {
+        "a device"
+    } else {
+        "something that is not a regular file"
+    }
+}
+
+/// Checks the encoding: UTF-8, no NUL, a byte-order mark only at the very start (dropped), and
+/// CRLF line ends read as LF, as Compose reads them.
+fn decode(path: &Path, bytes: &[u8]) -> Result<String, Error> {
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(err) => {
+            let valid = &bytes[..err.valid_up_to()];
+            // Safe to unwrap: `valid_up_to` marks the end of the valid prefix.
+            let prefix = std::str::from_utf8(valid).unwrap_or_default();
+            let (line, column) = position_after(prefix);
+            return Err(Error::Parse {
+                location: Location::new(path, line, column),
+                message: "invalid UTF-8: conf files must be UTF-8 text".into(),
+            });
+        }
+    };
+    for (bad, what) in [('\0', "a NUL byte"), ('\u{feff}', "a byte-order mark (U+FEFF) after the start of the file")] {
+        if let Some(at) = text.find(bad) {
+            let (line, column) = position_after(&text[..at]);
+            return Err(Error::Parse {
+                location: Location::new(path, line, column),
+                message: format!("{what}: conf files must be plain text"),
+            });
+        }
+    }
+    Ok(text.replace("\r\n", "\n"))
+}
+
+/// The 1-based line and column of the character that follows `prefix`.
+fn position_after(prefix: &str) -> (usize, usize) {
+    let line = prefix.matches('\n').count() + 1;
+    let line_start = prefix.rfind('\n').map_or(0, |i| i + 1);
+    (line, prefix[line_start..].chars().count() + 1)
+}
+
+/// Whitespace that separates tokens on a line (Compose's set; a newline ends a statement).
+fn is_blank(c: char) -> bool {
+    matches!(c, '\t' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{85}' | '\u{a0}')
+}
+
+/// A valid variable name: what a shell, and Compose's `${...}`, can reference.
+fn invalid_name_char(name: &str) -> Option<(usize, char)> {
+    name.chars().enumerate().find(|&(i, c)| !(c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit())))
+}
+
+struct Scanner<'a> {
+    path: &'a Path,
+    chars: Vec<char>,
+    pos: usize,
+    line: usize,
+    column: usize,
+}
+
+impl<'a> Scanner<'a> {
+    fn new(path: &'a Path, text: &str) -> Self {
+        Scanner { path, chars: text.chars().collect(), pos: 0, line: 1, column: 1 }
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.pos).copied()
+    }
+
+    fn bump(&mut self) -> Option<char> {
+        let c = self.peek()?;
+        self.pos += 1;
+        if c == '\n' {
+            self.line += 1;
+            self.column = 1;
+        } else {
+            self.column += 1;
+        }
+        Some(c)
+    }
+
+    fn here(&self) -> Location {
+        Location::new(self.path, self.line, self.column)
+    }
+
+    fn error(&self, location: Location, message: impl Into<String>) -> Error {
+        Error::Parse { location, message: message.into() }
+    }
+
+    fn skip_while(&mut self, pred: impl Fn(char) -> bool) {
+        while self.peek().is_some_and(&pred) {
+            self.bump();
+        }
+    }
+
+    fn rest_of_line_starts_with(&self, word: &str) -> bool {
+        let mut chars = self.chars[self.pos..].iter();
+        word.chars().all(|w| chars.next() == Some(&w))
+    }
+
+    fn entries(mut self) -> Result<Vec<ConfEntry>, Error> {
+        let mut entries = Vec::new();
+        loop {
+            self.skip_while(char::is_whitespace);
+            match self.peek() {
+                None => return Ok(entries),
+                Some('#') => self.skip_while(|c| c != '\n'),
+                Some(_) => entries.push(self.entry()?),
+            }
+        }
+    }
+
+    fn entry(&mut self) -> Result<ConfEntry, Error> {
+        if self.rest_of_line_starts_with("export") && self.chars.get(self.pos + 6).is_some_and(|&c| is_blank(c)) {
+            for _ in 0.."export".len() {
+                self.bump();
+            }
+            self.skip_while(is_blank);
+        }
+        let location = self.here();
+        let key = self.key(&location)?;
+        self.skip_while(is_blank);
+        let value_column = self.column;
+        let value = match self.peek() {
+            Some(quote @ ('\'' | '"')) => self.quoted_value(quote)?,
+            _ => self.unquoted_value()?,
+        };
+        Ok(ConfEntry { key, value, location, value_column })
+    }
+
+    /// Reads `KEY` and the `=` after it.
+    fn key(&mut self, location: &Location) -> Result<String, Error> {
+        let mut key = String::new();
+        loop {
+            match self.peek() {
+                Some('=') => break,
+                None | Some('\n') => {
+                    return Err(self.error(
+                        location.clone(),
+                        "expected KEY=value, found a line with no `=` (Compose would silently copy \
+                         that variable from the shell)",
+                    ));
+                }
+                Some(':') if !key.trim_end_matches(is_blank).is_empty() => {
+                    return Err(self.error(self.here(), "expected `=` after the name: write KEY=value"));
+                }
+                Some(c) => {
+                    key.push(c);
+                    self.bump();
+                }
+            }
+        }
+        let name = key.trim_end_matches(is_blank);
+        if name.is_empty() {
+            return Err(self.error(location.clone(), "missing variable name before `=`"));
+        }
+        if let Some((index, c)) = invalid_name_char(name) {
+            let at = Location::new(self.path, location.line, location.column + index);
+            let what = if is_blank(c) || c.is_whitespace() {
+                "a space".to_string()
+            } else if c.is_ascii_digit() {
+                "a leading digit".to_string()
+            } else {
+                format!("the character {c:?}")
+            };
+            return Err(self.error(
+                at,
+                format!("invalid variable name {name:?}: it has {what}; names are letters, digits and `_`, not starting with a digit"),
+            ));
+        }
+        self.bump(); // the `=`
+        Ok(name.to_string())
+    }
+
+    /// An unquoted value runs to the end of the line; a `#` after whitespace starts a comment.
+    fn unquoted_value(&mut self) -> Result<Template, Error> {
+        let start_column = self.column;
+        let mut raw = String::new();
+        while let Some(c) = self.peek() {
+            if c == '\n' {
+                break;
+            }
+            raw.push(c);
+            self.bump();
+        }
+        if let Some(cut) = raw.find(" #") {
+            raw.truncate(cut);
+        }
+        let value = raw.trim_end();
+        Template::parse(value)
+            .map_err(|err| self.error(Location::new(self.path, self.line, start_column + err.offset), err.message))
+    }
+
+    fn quoted_value(&mut self, quote: char) -> Result<Template, Error> {
+        let open = self.here();
+        self.bump();
+        let mut chars = String::new();
+        let mut escaped = false;
+        loop {
+            let Some(c) = self.bump() else {
+                let kind = if quote == '"' { "double" } else { "single" };
+                return Err(
+                    self.error(open, format!("unterminated {kind}-quoted value: the closing {quote} is missing"))
+                );
+            };
+            if c == quote && !escaped {
+                break;
+            }
+            if c == '\\' && !escaped {
+                escaped = true;
+                continue;
+            }
+            if escaped && c != quote {
+                chars.push('\\');
+            }
+            escaped = false;
+            chars.push(c);
+        }
+        self.skip_while(is_blank);
+        match self.peek() {
+            None | Some('\n') | Some('#') => {}
+            Some(_) => {
+                return Err(self.error(
+                    self.here(),
+                    format!(
+                        "unexpected text after the closing {quote}: quote the whole value or start a comment with ` #`"
+                    ),
+                ));
+            }
+        }
+        if quote == '\'' {
+            return Ok(Template::literal(chars));
+        }
+        Template::parse(&expand_escapes(&chars))
+            .map_err(|err| self.error(Location::new(self.path, open.line, open.column + 1 + err.offset), err.message))
+    }
+}
+
+/// Backslash escapes inside double quotes: `\n` and `\r` become the control characters, `\$` stays
+/// as written, and any other escaped character stands for itself.
+fn expand_escapes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('$') => out.push_str("\\$"),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}

@@ -1,0 +1,123 @@
+//! Interpolation after the merge: `${VAR}` names an earlier entry, else a process environment
+//! variable that is not itself a configured key (such as `HOME`).
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::check::Finding;
+use crate::error::Error;
+use crate::merge::{MergedConfig, MergedValue};
+use crate::origin::Origin;
+use crate::settings;
+
+/// One resolved setting: its final value and where it came from.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct ResolvedEntry {
+    /// The variable's name.
+    pub key: String,
+    /// The value a container receives.
+    pub value: String,
+    /// Where the winning value was defined.
+    pub origin: Origin,
+    /// Whether the value must be hidden from output.
+    pub secret: bool,
+}
+
+impl fmt::Debug for ResolvedEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value: &dyn fmt::Debug = if self.secret { &"********" } else { &self.value };
+        f.debug_struct("ResolvedEntry")
+            .field("key", &self.key)
+            .field("value", value)
+            .field("origin", &self.origin)
+            .finish()
+    }
+}
+
+/// The resolved configuration in merged order, with the warnings resolution produced.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResolvedConfig {
+    /// The entries, in order.
+    pub entries: Vec<ResolvedEntry>,
+    /// Warnings of the merge and of interpolation (undefined variables).
+    pub warnings: Vec<Finding>,
+}
+
+impl ResolvedConfig {
+    /// Interpolates every entry of `merged` in order. `env` reads the process environment; it is
+    /// asked only for names that are not configured keys, exactly as Compose resolves the merged
+    /// file when no configured key is exported (the compose tasks make sure of that).
+    pub fn resolve(merged: &MergedConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let configured: HashSet<&str> = merged.entries.iter().map(|e| e.key.as_str()).collect();
+        let mut done: HashMap<&str, String> = HashMap::with_capacity(merged.entries.len());
+        let mut resolved =
+            ResolvedConfig { entries: Vec::with_capacity(merged.entries.len()), warnings: merged.warnings.clone() };
+        for entry in &merged.entries {
+            let value = match &entry.value {
+                MergedValue::SecretKey(key) => key.as_ref().map(|k| k.expose().to_string()).unwrap_or_default(),
+                MergedValue::Template { template, location } => {
+                    let lookup = |name: &str| match done.get(name) {
+                        Some(value) => Some(value.clone()),
+                        None if configured.contains(name) => None,
+                        None => env(name),
+                    };
+                    let mut unset = Vec::new();
+                    let value =
+                        template.evaluate(&lookup, &mut |name| unset.push(name.to_string())).map_err(|missing| {
+                            Error::Interpolation {
+                                location: location.clone(),
+                                message: if missing.message.is_empty() {
+                                    format!("{}: required variable {} is not set", entry.key, missing.name)
+                                } else {
+                                    format!(
+                                        "{}: required variable {} is not set: {}",
+                                        entry.key, missing.name, missing.message
+                                    )
+                                },
+                            }
+                        })?;
+                    for name in unset {
+                        let why = if configured.contains(name.as_str()) {
+                            format!(
+                                "{name} is set only further down; a value can use only entries above it, so it is empty here"
+                            )
+                        } else {
+                            format!("{name} is not set, so it is empty here")
+                        };
+                        resolved.warnings.push(Finding::warning(Some(location.clone()), Some(&entry.key), why));
+                    }
+                    value
+                }
+            };
+            done.insert(&entry.key, value.clone());
+            resolved.entries.push(ResolvedEntry {
+                secret: settings::is_secret(&entry.key),
+                key: entry.key.clone(),
+                value,
+                origin: entry.origin.clone(),
+            });
+        }
+        Ok(resolved)
+    }
+
+    /// The entry for `key`, if configured.
+    pub fn get(&self, key: &str) -> Option<&ResolvedEntry> {
+        self.entries.iter().find(|e| e.key == key)
+    }
+
+    /// Adds a value computed from the host (not from any file), or replaces one.
+    pub fn set_derived(&mut self, key: &str, value: impl Into<String>, from: &str) {
+        let entry = ResolvedEntry {
+            key: key.to_string(),
+            value: value.into(),
+            origin: Origin::Derived { from: from.to_string() },
+            secret: false,
+        };
+        match self.entries.iter_mut().find(|e| e.key == key) {
+            Some(existing) => *existing = entry,
+            None => self.entries.push(entry),
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! Values with `$VAR` / `${VAR...}` references, as Docker Compose interpolates them.
+//!
+//! A [`Template`] is parsed when its conf file is read (so syntax errors point at the file) and
+//! evaluated after the merge, when every earlier entry's value is known.
+
+/// A value that may reference other variables.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Part {
+    Text(String),
+    Var(VarRef),
+}
+
+/// One `$NAME` or `${NAME...}` reference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct VarRef {
+    name: String,
+    modifier: Modifier,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Modifier {
+    /// `$NAME`, `${NAME}`
+    None,
+    /// `${NAME:-word}` (`when_empty`) or `${NAME-word}`
+    Default { when_empty: bool, word: Template },
+    /// `${NAME:+word}` (`when_empty`) or `${NAME+word}`
+    Alternate { when_empty: bool, word: Template },
+    /// `${NAME:?message}` (`when_empty`) or `${NAME?message}`
+    Required { when_empty: bool, message: Template },
+}
+
+/// A syntax error in a template: `offset` is the character offset of the offending `$`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateError {
+    /// Character offset in the template text.
+    pub offset: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// What evaluating a template can fail with: a required variable is unset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingRequired {
+    /// The variable.
+    pub name: String,
+    /// The message written after `:?` or `?` (may be empty).
+    pub message: String,
+}
+
+impl Template {
+    /// A template that is plain text, with no references (single-quoted values).
+    pub fn literal(text: impl Into<String>) -> Self {
+        let text = text.into();
+        if text.is_empty() {
+            return Template::default();
+        }
+        Template { parts: vec![Part::Text(text)] }
+    }
+
+    /// Parses `$` references in `text` with Compose's rules: `$$` is a literal `$`, a `$` not
+    /// followed by a name or `{` stays as it is, and `${` must form a valid reference.
+    pub fn parse(text: &str) -> Result<Self, TemplateError> {
+        let chars: Vec<char> = text.chars().collect();
+        parse_chars(&chars, 0)
+    }
+
+    /// Whether the template references no variable.
+    pub fn is_literal(&self) -> bool {
+        self.parts.iter().all(|p| matches!(p, Part::Text(_)))
+    }
+
+    /// The names of the variables referenced, outermost first.
+    pub fn references(&self) -> Vec<&str> {
+        let mut names = Vec::new();
+        self.collect_references(&mut names);
+        names
+    }
+
+    fn collect_references<'a>(&'a self, names: &mut Vec<&'a str>) {
+        for part in &self.parts {
+            if let Part::Var(var) = part {
+                names.push(&var.name);
+                match &var.modifier {
+                    Modifier::None => {}
+                    Modifier::Default { word, .. } | Modifier::Alternate { word, .. } => word.collect_references(names),
+                    Modifier::Required { message, .. } => message.collect_references(names),
+                }
+            }
+        }
+    }
+
+    /// Computes the value. `lookup` gives a variable's value or `None` when it is unset;
+    /// `unset` is told about every plain reference to an unset variable (which yields "").
+    pub fn evaluate(
+        &self,
+        lookup: &dyn Fn(&str) -> Option<String>,
+        unset: &mut dyn FnMut(&str),
+    ) -> Result<String, MissingRequired> {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(text) => out.push_str(text),
+                Part::Var(var) => {
+                    let value = lookup(&var.name);
+                    let missing = |when_empty: bool| match &value {
+                        None => true,
+                        Some(v) => when_empty && v.is_empty(),
+                    };
+                    match &var.modifier {
+                        Modifier::None => match &value {
+                            Some(v) => out.push_str(v),
+                            None => unset(&var.name),
+                        },
+                        Modifier::Default { when_empty, word } => {
+                            if missing(*when_empty) {
+                                out.push_str(&word.evaluate(lookup, unset)?);
+                            } else if let Some(v) = &value {
+                                out.push_str(v);
+                            }
+                        }
+                        Modifier::Alternate { when_empty, word } => {
+                            if !missing(*when_empty) {
+                                out.push_str(&word.evaluate(lookup, unset)?);
+                            }
+                        }
+                        Modifier::Required { when_empty, message } => {
+                            if missing(*when_empty) {
+                                let message = message.evaluate(lookup, unset)?;
+                                return Err(MissingRequired { name: var.name.clone(), message });
+                            }
+                            if let Some(v) = &value {
+                                out.push_str(v);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn push_text(&mut self, c: char) {
+        if let Some(Part::Text(text)) = self.parts.last_mut() {
+            text.push(c);
+        } else {
+            self.parts.push(Part::Text(c.to_string()));
+        }
+    }
+}
+
+fn is_name_start(c: char) -> bool {
+    c == '_' || c.is_ascii_alphabetic()
+}
+
+fn is_name_char(c: char) -> bool {
+    c == '_' || c.is_ascii_alphanumeric()
+}
+
+/// Parses `text`, a slice of the whole input that starts at character `base`.
+fn parse_chars(text: &[char], base: usize) -> Result<Template, TemplateError> {
+    let mut template = Template::default();
+    let mut i = 0;
+    while i < text.len() {
+        let c = text[i];
+        if c != '$' {
+            template.push_text(c);
+            i += 1;
+            continue;
+        }
+        match text.get(i + 1) {
+            Some('$') => {
+                template.push_text('$');
+                i += 2;
+            }
+            Some(&n) if is_name_start(n) => {
+                let end = (i + 1..text.len()).find(|&j| !is_name_char(text[j])).unwrap_or(text.len());
+                let name: String = text[i + 1..end].iter().collect();
+                template.parts.push(Part::Var(VarRef { name, modifier: Modifier::None }));
+                i = end;
+            }
+            Some('{') => {
+                let (var, next) = parse_braced(text, i, base)?;
+                template.parts.push(Part::Var(var));
+                i = next;
+            }
+            // Compose leaves a `$` that starts no reference as it is.
+            _ => {
+                template.push_text('$');
+                i += 1;
+            }
+        }
+    }
+    Ok(template)
+}
+
+/// Parses `${...}` starting at `text[start] == '$'`; returns the reference and the index after `}`.
+fn parse_braced(text: &[char], start: usize, base: usize) -> Result<(VarRef, usize), TemplateError> {
+    let invalid = |message: &str| TemplateError { offset: base + start, message: message.to_string() };
+    let close = closing_brace(text, start).ok_or_else(|| invalid("`${` has no closing `}`"))?;
+    let inner = &text[start + 2..close];
+    let name_len = inner.iter().take_while(|&&c| is_name_char(c)).count();
+    if name_len == 0 || !is_name_start(inner[0]) {
+        return Err(invalid("`${` must be followed by a variable name"));
+    }
+    let name: String = inner[..name_len].iter().collect();
+    let rest = &inner[name_len..];
+    let (when_empty, op_len) = match rest.first() {
+        Some(':') => (true, 2),
+        _ => (false, 1),
+    };
+    let modifier = if rest.is_empty() {
+        Modifier::None
+    } else {
+        let op = rest.get(op_len - 1).copied();
+        let word_start = start + 2 + name_len + op_len;
+        let word = &text[word_start.min(close)..close];
+        let word = parse_chars(word, base + word_start)?;
+        match op {
+            Some('-') => Modifier::Default { when_empty, word },
+            Some('+') => Modifier::Alternate { when_empty, word },
+            Some('?') => Modifier::Required { when_empty, message: word },
+            _ => {
+                return Err(invalid(
+                    "invalid interpolation: expected `}`, `:-`, `-`, `:+`, `+`, `:?` or `?` after the name",
+                ));
+            }
+        }
+    };
+    Ok((VarRef { name, modifier }, close + 1))
+}
+
+/// The index of the `}` closing the `${` at `start`, counting nested `${`.
+fn closing_brace(text: &[char], start: usize) -> Option<usize> {
+    let mut depth = 0;
+    let mut i = start;
+    while i < text.len() {
+        if text[i] == '$' && text.get(i + 1) == Some(&'{') {
+            depth += 1;
+            i += 2;
+            continue;
+        }
+        if text[i] == '}' {
+            depth -= 1;
+            if depth == 0 {
+                return Some(i);
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eval(text: &str, vars: &[(&str, &str)]) -> Result<String, MissingRequired> {
+        let lookup = |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string());
+        Template::parse(text).expect("valid template").evaluate(&lookup, &mut |_| {})
+    }
+
+    #[test]
+    fn forms_of_reference() {
+        let vars = [("A", "a"), ("E", "")];
+        assert_eq!(eval("x$A-${A}", &vars).unwrap(), "xa-a");
+        assert_eq!(eval("${E:-d}|${E-d}|${U-d}|${U:-d}", &vars).unwrap(), "d||d|d");
+        assert_eq!(eval("${A:+r}|${E:+r}|${E+r}|${U+r}", &vars).unwrap(), "r||r|");
+        assert_eq!(eval("${U:-${A}b}", &vars).unwrap(), "ab");
+        assert_eq!(eval("$$A $ $1 a$", &vars).unwrap(), "$A $ $1 a$");
+        assert_eq!(eval("${E?m}", &vars).unwrap(), "");
+        let err = eval("${E:?must be set}", &vars).unwrap_err();
+        assert_eq!((err.name.as_str(), err.message.as_str()), ("E", "must be set"));
+    }
+
+    #[test]
+    fn syntax_errors_point_at_the_dollar() {
+        assert_eq!(Template::parse("ab${x").unwrap_err().offset, 2);
+        assert_eq!(Template::parse("${1}").unwrap_err().offset, 0);
+        assert!(Template::parse("${A*b}").is_err());
+    }
+
+    #[test]
+    fn unset_plain_references_are_reported() {
+        let mut seen = Vec::new();
+        let out =
+            Template::parse("${NOPE}${U:-d}").unwrap().evaluate(&|_| None, &mut |n| seen.push(n.to_string())).unwrap();
+        assert_eq!((out.as_str(), seen), ("d", vec!["NOPE".to_string()]));
+    }
+}

@@ -1,0 +1,86 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Lumigator's developer tasks: configure and run the local Docker Compose stack.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", version, max_term_width = 100)]
+#[command(subcommand_help_heading = "Tasks", subcommand_value_name = "TASK")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub task: Task,
+}
+
+/// Options every task takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The Lumigator checkout to work on (it must hold a .default.conf) [default: this workspace]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub project_dir: Option<PathBuf>,
+    /// Print what the task would run and write, with secrets redacted, and change nothing
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+}
+
+/// The tasks.
+#[derive(Debug, Subcommand)]
+pub enum Task {
+    /// Create ~/.lumigator/lumigator.key if it is missing, and fix the modes of the key and its folder
+    ///
+    /// The key encrypts the secrets Lumigator stores. It is 32 random bytes from the operating
+    /// system, base64-encoded, created once with mode 0600 in a 0700 folder. An existing key is
+    /// never replaced; an invalid one is reported and left as it is.
+    ConfigGenerateKey,
+    /// Merge .default.conf, ~/.lumigator/user.conf and the secret key into build/.env
+    ///
+    /// Removes earlier build files, runs the key step, merges (user.conf wins), resolves ${VAR}
+    /// references, checks the result like config-check and, when there is no error, writes
+    /// build/.env atomically with mode 0600. On an error nothing is written and build/ is removed.
+    ConfigGenerateEnv,
+    /// Remove build/ (it holds a copy of the secret key while the stack runs)
+    ConfigClean,
+    /// Check the configuration: value types, unknown settings, API keys in conf files
+    ///
+    /// Exits non-zero when a value has the wrong type or a conf file holds a provider API key;
+    /// warns about unknown keys in user.conf (suggesting the closest setting), undefined
+    /// variables, and an external Ray cluster paired with the local MinIO. Changes nothing.
+    ConfigCheck(CheckArgs),
+    /// Show the merged settings in order, with the file and line each value comes from
+    ///
+    /// Like `git config --list --show-origin`. Secrets are shown as ******** unless --reveal.
+    /// Changes nothing on disk.
+    ConfigShow(ShowArgs),
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people, on stderr (findings) or stdout (listings)
+    #[default]
+    Text,
+    /// For scripts, on stdout
+    Json,
+}
+
+/// Arguments of `config-check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// Arguments of `config-show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// Show secret values (the secret key, passwords) instead of ********
+    #[arg(long)]
+    pub reveal: bool,
+}

@@ -1,0 +1,3 @@
+//! One module per concern; each task is a plain function over a [`crate::context::Context`].
+
+pub mod config;

@@ -90,8 +90,7 @@ fn file_kind(meta: &fs::Metadata) -> &'static str {
     }
 }
 
-/// Checks the encoding: UTF-8, no NUL, a byte-order mark only at the very start (dropped), and
-/// CRLF line ends read as LF, as Compose reads them.
+/// Checks the encoding: UTF-8, no NUL, a byte-order mark only at the very start (dropped).
 fn decode(path: &Path, bytes: &[u8]) -> Result<String, Error> {
     let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
     let text = match std::str::from_utf8(bytes) {
@@ -116,7 +115,9 @@ fn decode(path: &Path, bytes: &[u8]) -> Result<String, Error> {
             });
         }
     }
-    Ok(text.replace("\r\n", "\n"))
+    // CRLF needs no translation: a CR before the newline is trailing whitespace to Compose, and
+    // inside a multi-line quoted value Compose keeps it.
+    Ok(text.to_string())
 }
 
 /// The 1-based line and column of the character that follows `prefix`.
@@ -214,21 +215,18 @@ impl<'a> Scanner<'a> {
         Ok(ConfEntry { key, value, location, value_column })
     }
 
-    /// Reads `KEY` and the `=` after it.
+    /// Reads `KEY` and the `=` (or Compose's YAML-style `:`) after it.
     fn key(&mut self, location: &Location) -> Result<String, Error> {
         let mut key = String::new();
         loop {
             match self.peek() {
-                Some('=') => break,
+                Some('=' | ':') => break,
                 None | Some('\n') => {
                     return Err(self.error(
                         location.clone(),
                         "expected KEY=value, found a line with no `=` (Compose would silently copy \
                          that variable from the shell)",
                     ));
-                }
-                Some(':') if !key.trim_end_matches(is_blank).is_empty() => {
-                    return Err(self.error(self.here(), "expected `=` after the name: write KEY=value"));
                 }
                 Some(c) => {
                     key.push(c);
@@ -254,7 +252,7 @@ impl<'a> Scanner<'a> {
                 format!("invalid variable name {name:?}: it has {what}; names are letters, digits and `_`, not starting with a digit"),
             ));
         }
-        self.bump(); // the `=`
+        self.bump(); // the `=` or `:`
         Ok(name.to_string())
     }
 
@@ -309,7 +307,8 @@ impl<'a> Scanner<'a> {
                 return Err(self.error(
                     self.here(),
                     format!(
-                        "unexpected text after the closing {quote}: quote the whole value or start a comment with ` #`"
+                        "unexpected text after the closing {quote} (Compose would read it as another entry): quote the \
+                         whole value, or start a comment with ` #`"
                     ),
                 ));
             }
@@ -322,22 +321,51 @@ impl<'a> Scanner<'a> {
     }
 }
 
-/// Backslash escapes inside double quotes: `\n` and `\r` become the control characters, `\$` stays
-/// as written, and any other escaped character stands for itself.
+/// Backslash escapes inside double quotes, as Compose expands them: `\a \b \f \n \r \t \v \\`
+/// become the characters they name, `\$` a literal `$` (kept as `$$` for interpolation),
+/// `\0ddd` (three octal digits up to 377) that code point, any other `\0` loses its `0`, and
+/// every other backslash stays as written.
 fn expand_escapes(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] != '\\' || i + 1 == chars.len() {
+            out.push(chars[i]);
+            i += 1;
             continue;
         }
-        match chars.next() {
-            Some('n') => out.push('\n'),
-            Some('r') => out.push('\r'),
-            Some('$') => out.push_str("\\$"),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
+        let escaped = match chars[i + 1] {
+            'a' => Some('\u{7}'),
+            'b' => Some('\u{8}'),
+            'f' => Some('\u{c}'),
+            'n' => Some('\n'),
+            'r' => Some('\r'),
+            't' => Some('\t'),
+            'v' => Some('\u{b}'),
+            '\\' => Some('\\'),
+            _ => None,
+        };
+        if let Some(c) = escaped {
+            out.push(c);
+            i += 2;
+        } else if chars[i + 1] == '$' {
+            out.push_str("$$");
+            i += 2;
+        } else if chars[i + 1] == '0' {
+            let digits: String = chars[i + 2..].iter().take(3).take_while(|c| c.is_ascii_digit()).collect();
+            match u32::from_str_radix(&digits, 8).ok().filter(|n| digits.len() == 3 && *n <= 0o377) {
+                Some(code) => out.push(char::from_u32(code).unwrap_or('\u{fffd}')),
+                None => {
+                    out.push('\\');
+                    out.push_str(&digits);
+                }
+            }
+            i += 2 + digits.len();
+        } else {
+            out.push('\\');
+            out.push(chars[i + 1]);
+            i += 2;
         }
     }
     out

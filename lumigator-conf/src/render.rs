@@ -40,17 +40,12 @@ fn push_line(out: &mut String, key: &str, value: &str) {
 }
 
 /// Quotes `value` so that Compose's env-file parser yields exactly `value`, with no interpolation:
-/// bare when it holds only characters that mean nothing to the parser, single quotes (literal)
-/// when it can, double quotes with escapes otherwise.
+/// bare when it holds only characters that mean nothing to the parser, otherwise in double quotes
+/// with `\\`, `\"`, `\n`, `\r` escaped and `$` doubled (the one form that can hold any text).
 pub fn encode_value(value: &str) -> String {
-    let bare = |c: char| c.is_ascii_alphanumeric() || "_-.,:/@%+=*^~!?[]{}()<>|&;".contains(c);
+    let bare = |c: char| c.is_ascii_alphanumeric() || "_./:@%+,=*-".contains(c);
     if value.chars().all(bare) {
         return value.to_string();
-    }
-    // In single quotes Compose keeps everything but `\'`, and CRLF is normalised before parsing;
-    // a final backslash would escape the closing quote.
-    if !value.contains(['\'', '\r']) && !value.ends_with('\\') {
-        return format!("'{value}'");
     }
     let mut out = String::with_capacity(value.len() + 8);
     out.push('"');

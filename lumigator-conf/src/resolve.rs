@@ -69,10 +69,10 @@ impl ResolvedConfig {
                             Error::Interpolation {
                                 location: location.clone(),
                                 message: if missing.message.is_empty() {
-                                    format!("{}: required variable {} is not set", entry.key, missing.name)
+                                    format!("{}: required variable {} has no value", entry.key, missing.name)
                                 } else {
                                     format!(
-                                        "{}: required variable {} is not set: {}",
+                                        "{}: required variable {} has no value: {}",
                                         entry.key, missing.name, missing.message
                                     )
                                 },

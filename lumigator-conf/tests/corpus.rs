@@ -1,0 +1,132 @@
+//! The env-file dialect against Docker Compose itself: a corpus of tricky lines whose expected values
+//! were observed from Compose v2 (`corpus/regen-expected.sh`), the malformed files Compose rejects,
+//! and (opt-in, run in CI) the real `docker compose config` reading the same files and our output.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use lumigator_conf::render::render_env;
+use lumigator_conf::{ConfFile, Error, MergedConfig, ResolvedConfig};
+
+fn corpus(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus").join(name)
+}
+
+/// Parses and resolves one file on its own, with an empty process environment.
+fn load(path: &Path) -> Result<ResolvedConfig, Error> {
+    let file = ConfFile::read(path)?;
+    let merged = MergedConfig::merge(&file, None, None, Path::new("/nonexistent/lumigator.key"));
+    let mut resolved = ResolvedConfig::resolve(&merged, &|_| None)?;
+    resolved.entries.retain(|e| e.key != lumigator_conf::SECRET_KEY_VAR);
+    Ok(resolved)
+}
+
+fn values(config: &ResolvedConfig) -> BTreeMap<String, String> {
+    config.entries.iter().map(|e| (e.key.clone(), e.value.clone())).collect()
+}
+
+fn expected(name: &str) -> BTreeMap<String, String> {
+    serde_json::from_str(&fs::read_to_string(corpus(name)).expect("expected values")).expect("valid JSON")
+}
+
+#[test]
+fn tricky_corpus_gives_the_values_compose_gives() {
+    let expected = expected("tricky.expected.json");
+    assert!(expected.len() >= 40, "the corpus keeps at least 40 lines");
+    let config = load(&corpus("tricky.conf")).expect("the corpus parses");
+    assert_eq!(values(&config), expected);
+    assert!(config.warnings.is_empty(), "no undefined variables: {:?}", config.warnings);
+}
+
+#[test]
+fn a_leading_byte_order_mark_is_ignored() {
+    assert_eq!(values(&load(&corpus("bom.conf")).expect("parses")), expected("bom.expected.json"));
+}
+
+#[test]
+fn rendered_values_read_back_unchanged() {
+    let config = load(&corpus("tricky.conf")).expect("the corpus parses");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let written = dir.path().join(".env");
+    fs::write(&written, render_env(&config)).expect("write");
+    let reread = load(&written).expect("our output parses");
+    assert_eq!(values(&reread), values(&config));
+}
+
+#[test]
+fn files_compose_rejects_are_rejected_with_their_location() {
+    let mut messages = String::new();
+    let mut names: Vec<_> =
+        fs::read_dir(corpus("errors")).expect("errors dir").map(|e| e.expect("entry").path()).collect();
+    names.sort();
+    for path in names {
+        let err = load(&path).expect_err(&format!("{} must be rejected", path.display()));
+        let text = err.to_string().replace(&corpus("").display().to_string(), "");
+        messages.push_str(&format!("{text}\n"));
+    }
+    insta::assert_snapshot!(messages);
+}
+
+/// `docker compose` (plugin) or a standalone `docker-compose` of version 2.
+fn compose() -> Vec<String> {
+    let works = |args: &[&str]| {
+        Command::new(args[0]).args(&args[1..]).arg("version").output().is_ok_and(|o| o.status.success())
+    };
+    if works(&["docker", "compose"]) {
+        return vec!["docker".into(), "compose".into()];
+    }
+    assert!(works(&["docker-compose"]), "Docker Compose v2 is required: `docker compose` or `docker-compose`");
+    vec!["docker-compose".into()]
+}
+
+/// What Compose gives a service whose environment passes `keys` through from `env_file`.
+fn compose_view(env_file: &Path, keys: &[String]) -> BTreeMap<String, String> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut yaml = String::from("services:\n  probe:\n    image: scratch\n    network_mode: none\n    environment:\n");
+    for key in keys {
+        yaml.push_str(&format!("      - {key}\n"));
+    }
+    fs::write(dir.path().join("compose.yaml"), yaml).expect("write compose file");
+    let cmd = compose();
+    let output = Command::new(&cmd[0])
+        .args(&cmd[1..])
+        .arg("--env-file")
+        .arg(env_file)
+        .args(["-p", "corpus", "-f"])
+        .arg(dir.path().join("compose.yaml"))
+        .args(["config", "--format", "json"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir.path())
+        .output()
+        .expect("run compose");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success() && stderr.trim().is_empty(), "compose config failed or warned: {stderr}");
+    let model: serde_json::Value = serde_json::from_slice(&output.stdout).expect("compose prints JSON");
+    let environment = model["services"]["probe"]["environment"].as_object().expect("environment").clone();
+    // `config` prints every `$` of a value as `$$`; the container gets a single `$`.
+    environment.into_iter().map(|(k, v)| (k, v.as_str().unwrap_or_default().replace("$$", "$"))).collect()
+}
+
+#[test]
+#[ignore = "needs Docker Compose v2 (`docker compose` or `docker-compose`); .ci/run installs it and runs this"]
+fn compose_reads_the_corpus_as_we_do() {
+    let ours = values(&load(&corpus("tricky.conf")).expect("parses"));
+    let keys: Vec<String> = ours.keys().cloned().collect();
+    assert_eq!(compose_view(&corpus("tricky.conf"), &keys), ours);
+    let bom = values(&load(&corpus("bom.conf")).expect("parses"));
+    assert_eq!(compose_view(&corpus("bom.conf"), &bom.keys().cloned().collect::<Vec<_>>()), bom);
+}
+
+#[test]
+#[ignore = "needs Docker Compose v2 (`docker compose` or `docker-compose`); .ci/run installs it and runs this"]
+fn compose_reads_our_rendered_env_file_back_exactly() {
+    let config = load(&corpus("tricky.conf")).expect("parses");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let written = dir.path().join(".env");
+    fs::write(&written, render_env(&config)).expect("write");
+    let ours = values(&config);
+    assert_eq!(compose_view(&written, &ours.keys().cloned().collect::<Vec<_>>()), ours);
+}

@@ -54,6 +54,8 @@ pub enum Task {
     /// Like `git config --list --show-origin`. Secrets are shown as ******** unless --reveal.
     /// Changes nothing on disk.
     ConfigShow(ShowArgs),
+    #[command(flatten)]
+    Secrets(crate::tasks::secrets::SecretTask),
 }
 
 /// Output formats.

@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         Task::ConfigClean => tasks::config::clean(&ctx),
         Task::ConfigCheck(args) => tasks::config::check(&ctx, &args),
         Task::ConfigShow(args) => tasks::config::show(&ctx, &args),
+        Task::Secrets(task) => tasks::secrets::run(&ctx, &task),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

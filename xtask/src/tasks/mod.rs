@@ -1,3 +1,4 @@
 //! One module per concern; each task is a plain function over a [`crate::context::Context`].
 
 pub mod config;
+pub mod secrets;

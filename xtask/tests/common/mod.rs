@@ -1,0 +1,156 @@
+//! A sandbox per test: a temporary HOME and project directory, real files, the real xtask binary.
+#![allow(dead_code)]
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use tempfile::TempDir;
+
+/// The repository root (where the shipped `.default.conf` lives).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+/// A temporary HOME and project; both are removed when it is dropped.
+pub struct Sandbox {
+    pub home: TempDir,
+    pub project: TempDir,
+    /// Extra environment for every run.
+    pub env: Vec<(String, String)>,
+}
+
+/// What a run of the binary did.
+pub struct Run {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Sandbox {
+    /// A project with the shipped `.default.conf`.
+    pub fn new() -> Self {
+        Self::with_defaults(&fs::read_to_string(repo_root().join(".default.conf")).expect("shipped defaults"))
+    }
+
+    /// A project whose `.default.conf` is `defaults`.
+    pub fn with_defaults(defaults: &str) -> Self {
+        let sandbox = Sandbox {
+            home: tempfile::Builder::new().prefix("home").tempdir().expect("temp HOME"),
+            project: tempfile::Builder::new().prefix("project").tempdir().expect("temp project"),
+            env: Vec::new(),
+        };
+        fs::write(sandbox.project.path().join(".default.conf"), defaults).expect("write defaults");
+        sandbox
+    }
+
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    pub fn project(&self) -> &Path {
+        self.project.path()
+    }
+
+    pub fn user_dir(&self) -> PathBuf {
+        self.home().join(".lumigator")
+    }
+
+    pub fn key_file(&self) -> PathBuf {
+        self.user_dir().join("lumigator.key")
+    }
+
+    pub fn env_file(&self) -> PathBuf {
+        self.project().join("build/.env")
+    }
+
+    /// Writes `~/.lumigator/user.conf`, creating the folder (mode 0700) if needed.
+    pub fn user_conf(&self, text: impl AsRef<[u8]>) -> &Self {
+        fs::create_dir_all(self.user_dir()).expect("user dir");
+        fs::set_permissions(self.user_dir(), fs::Permissions::from_mode(0o700)).expect("chmod");
+        fs::write(self.user_dir().join("user.conf"), text).expect("write user.conf");
+        self
+    }
+
+    /// Writes a key file with `text` (mode 0600).
+    pub fn key(&self, text: &str) -> &Self {
+        fs::create_dir_all(self.user_dir()).expect("user dir");
+        fs::set_permissions(self.user_dir(), fs::Permissions::from_mode(0o700)).expect("chmod");
+        fs::write(self.key_file(), text).expect("write key");
+        fs::set_permissions(self.key_file(), fs::Permissions::from_mode(0o600)).expect("chmod");
+        self
+    }
+
+    /// The command for `cargo xtask --project-dir <project> <args>`, with a clean environment.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+        cmd.arg("--project-dir").arg(self.project()).args(args);
+        cmd.env_clear()
+            .env("HOME", self.home())
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("NO_COLOR", "1")
+            .current_dir(self.project());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Runs `cargo xtask <args>` and waits.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let output = self.command(args).output().expect("run xtask");
+        Run::from(output)
+    }
+
+    /// Replaces the sandbox's paths (and the key, if any) with placeholders, for snapshots.
+    pub fn redact(&self, text: &str) -> String {
+        let mut text = text.to_string();
+        if let Ok(key) = fs::read_to_string(self.key_file()) {
+            let key = key.trim_end();
+            if !key.is_empty() {
+                text = text.replace(key, "[KEY]");
+            }
+        }
+        text.replace(&self.project().display().to_string(), "[PROJECT]")
+            .replace(&self.home().display().to_string(), "[HOME]")
+    }
+
+    pub fn read_env(&self) -> String {
+        fs::read_to_string(self.env_file()).expect("build/.env exists")
+    }
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Self {
+        Run {
+            status: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    /// stdout and stderr together, for snapshots.
+    pub fn transcript(&self) -> String {
+        format!("status: {}\n--- stdout\n{}--- stderr\n{}", self.status, self.stdout, self.stderr)
+    }
+
+    #[track_caller]
+    pub fn assert_ok(&self) -> &Self {
+        assert_eq!(self.status, 0, "expected success:\n{}", self.transcript());
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_failed(&self) -> &Self {
+        assert_ne!(self.status, 0, "expected failure:\n{}", self.transcript());
+        self
+    }
+}
+
+/// The mode bits of `path`.
+pub fn mode(path: &Path) -> u32 {
+    fs::metadata(path).expect("stat").permissions().mode() & 0o777
+}

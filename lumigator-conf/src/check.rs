@@ -68,11 +68,14 @@ const PROVIDERS: [(&str, &str); 4] =
 
 /// The provider whose API key `name` holds, if it is one (any case).
 pub fn provider_of_api_key(name: &str) -> Option<&'static str> {
-    let upper = name.to_ascii_uppercase();
-    if upper == "HF_TOKEN" || upper == "HUGGING_FACE_HUB_TOKEN" {
+    if name.eq_ignore_ascii_case("HF_TOKEN") || name.eq_ignore_ascii_case("HUGGING_FACE_HUB_TOKEN") {
         return Some("hf");
     }
-    PROVIDERS.iter().map(|(p, _)| *p).find(|p| upper == format!("{}_API_KEY", p.to_ascii_uppercase()))
+    let (provider, suffix) = name.split_at_checked(name.len().checked_sub("_API_KEY".len())?)?;
+    if !suffix.eq_ignore_ascii_case("_API_KEY") {
+        return None;
+    }
+    PROVIDERS.iter().map(|(p, _)| *p).find(|p| provider.eq_ignore_ascii_case(p))
 }
 
 /// Checks `resolved`: value types, provider keys in conf files, unknown `user.conf` keys, and
@@ -81,7 +84,7 @@ pub fn check(resolved: &ResolvedConfig, defaults: &ConfFile, user: Option<&ConfF
     let mut findings = resolved.warnings.clone();
     for entry in &resolved.entries {
         let location = match &entry.origin {
-            Origin::File { path, line } => Some(Location::new(path, *line, 1)),
+            Origin::File { path, line } => Some(Location::new(path.clone(), *line, 1)),
             _ => None,
         };
         if let Some(provider) = provider_of_api_key(&entry.key) {
@@ -112,8 +115,8 @@ pub fn check(resolved: &ResolvedConfig, defaults: &ConfFile, user: Option<&ConfF
     findings
 }
 
-fn order(finding: &Finding) -> (bool, Option<(&std::path::Path, usize)>) {
-    (finding.location.is_none(), finding.location.as_ref().map(|l| (l.path.as_path(), l.line)))
+fn order(finding: &Finding) -> (bool, Option<(&std::ffi::OsStr, usize)>) {
+    (finding.location.is_none(), finding.location.as_ref().map(|l| (l.path.as_os_str(), l.line)))
 }
 
 fn unknown_user_keys(defaults: &ConfFile, user: &ConfFile) -> Vec<Finding> {
@@ -123,22 +126,72 @@ fn unknown_user_keys(defaults: &ConfFile, user: &ConfFile) -> Vec<Finding> {
         .map(|e| e.key.as_str())
         .chain(settings::all().iter().map(|s| s.name.as_str()))
         .collect();
+    let candidates: Vec<Candidate> = known.iter().map(|name| Candidate::new(name)).collect();
     let mut findings = Vec::new();
     for entry in
         user.entries.iter().filter(|e| !known.contains(e.key.as_str()) && provider_of_api_key(&e.key).is_none())
     {
-        let closest = known
-            .iter()
-            .map(|k| (strsim::normalized_damerau_levenshtein(&entry.key.to_ascii_uppercase(), k), *k))
-            .filter(|(score, _)| *score >= 0.7)
-            .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(a.1)));
-        let message = match closest {
-            Some((_, name)) => format!("not a known setting; did you mean {name}?"),
+        let message = match closest_name(&entry.key, &candidates) {
+            Some(name) => format!("not a known setting; did you mean {name}?"),
             None => "not a known setting: no default has it and Lumigator does not read it".to_string(),
         };
         findings.push(Finding::warning(Some(entry.location.clone()), Some(&entry.key), message));
     }
     findings
+}
+
+/// The least similarity (normalised Damerau-Levenshtein) for a name to be suggested.
+const SUGGESTION_THRESHOLD: f64 = 0.7;
+
+/// A known name with its character counts, for a cheap lower bound on the edit distance.
+struct Candidate<'a> {
+    name: &'a str,
+    counts: [u8; 40],
+}
+
+impl<'a> Candidate<'a> {
+    fn new(name: &'a str) -> Self {
+        Candidate { name, counts: char_counts(name) }
+    }
+}
+
+fn char_counts(name: &str) -> [u8; 40] {
+    let mut counts = [0u8; 40];
+    for c in name.chars() {
+        let slot = match c.to_ascii_uppercase() {
+            c @ 'A'..='Z' => c as usize - 'A' as usize,
+            c @ '0'..='9' => 26 + c as usize - '0' as usize,
+            '_' => 36,
+            _ => 37,
+        };
+        counts[slot] = counts[slot].saturating_add(1);
+    }
+    counts
+}
+
+/// The known name most like `key`, if any is like it enough. Most unknown keys are nothing like
+/// any setting, so a bound that costs one pass (the multiset difference of their characters, which
+/// no edit sequence can beat) rules them out before the quadratic distance is computed.
+fn closest_name<'a>(key: &str, candidates: &[Candidate<'a>]) -> Option<&'a str> {
+    let upper = key.to_ascii_uppercase();
+    let counts = char_counts(&upper);
+    let key_len = upper.chars().count();
+    candidates
+        .iter()
+        .filter(|candidate| {
+            let longest = key_len.max(candidate.name.len()) as f64;
+            // Each edit changes at most two counts by one, so half the count difference is a floor.
+            let mut difference = 0u16;
+            for i in 0..counts.len() {
+                difference += u16::from(counts[i].abs_diff(candidate.counts[i]));
+            }
+            let lower_bound = f64::from(difference) / 2.0;
+            1.0 - lower_bound / longest >= SUGGESTION_THRESHOLD
+        })
+        .map(|candidate| (strsim::normalized_damerau_levenshtein(&upper, candidate.name), candidate.name))
+        .filter(|(score, _)| *score >= SUGGESTION_THRESHOLD)
+        .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(a.1)))
+        .map(|(_, name)| name)
 }
 
 fn external_ray_needs_external_s3(resolved: &ResolvedConfig) -> Option<Finding> {
@@ -148,7 +201,7 @@ fn external_ray_needs_external_s3(resolved: &ResolvedConfig) -> Option<Finding> 
         return None;
     }
     let location = match &ray.origin {
-        Origin::File { path, line } => Some(Location::new(path, *line, 1)),
+        Origin::File { path, line } => Some(Location::new(path.clone(), *line, 1)),
         _ => None,
     };
     Some(Finding::warning(

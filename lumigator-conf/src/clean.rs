@@ -25,7 +25,7 @@ pub fn temp_env_path(project: &ProjectPaths) -> std::path::PathBuf {
 }
 
 /// Replaces `build/.env` with `contents` so that readers see the old file or the new one, never a
-/// part: a private temporary file in `build/`, flushed, then renamed over `.env`. Any other file
+/// part: a private temporary file in `build/`, then renamed over `.env`. Any other file
 /// in `build/` is removed (the "clean" step), the new file last of all.
 pub fn write_env(project: &ProjectPaths, contents: &str) -> Result<(), Error> {
     match DirBuilder::new().mode(0o700).create(&project.build_dir) {
@@ -50,8 +50,9 @@ pub fn write_env(project: &ProjectPaths, contents: &str) -> Result<(), Error> {
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     let _ = fs::remove_file(path);
     let mut file = OpenOptions::new().write(true).create_new(true).mode(ENV_FILE_MODE).open(path)?;
-    file.write_all(contents.as_bytes())?;
-    file.sync_all()
+    // No fsync: the file is regenerated on every start, and the rename alone already gives
+    // readers the old file or the new one. (The key file, which cannot be regenerated, is synced.)
+    file.write_all(contents.as_bytes())
 }
 
 /// Removes every entry of `dir` except `keep`.

@@ -43,6 +43,8 @@ pub struct MergedConfig {
     pub entries: Vec<MergedEntry>,
     /// What the merge noticed: repeated keys, an ignored `LUMIGATOR_SECRET_KEY`.
     pub warnings: Vec<Finding>,
+    /// The position of each key in `entries`.
+    index: HashMap<String, usize>,
 }
 
 impl MergedConfig {
@@ -51,7 +53,6 @@ impl MergedConfig {
     /// comes from the key file.
     pub fn merge(defaults: &ConfFile, user: Option<&ConfFile>, key: Option<&SecretKey>, key_path: &Path) -> Self {
         let mut merged = MergedConfig::default();
-        let mut index: HashMap<String, usize> = HashMap::new();
         for file in std::iter::once(defaults).chain(user) {
             let mut seen_here: HashMap<&str, usize> = HashMap::new();
             for entry in &file.entries {
@@ -75,23 +76,29 @@ impl MergedConfig {
                     location: Location { column: entry.value_column, ..entry.location.clone() },
                 };
                 let origin = Origin::from_location(&entry.location);
-                match index.get(&entry.key) {
+                match merged.index.get(&entry.key) {
                     Some(&at) => {
                         merged.entries[at].value = value;
                         merged.entries[at].origin = origin;
                     }
                     None => {
-                        index.insert(entry.key.clone(), merged.entries.len());
+                        merged.index.insert(entry.key.clone(), merged.entries.len());
                         merged.entries.push(MergedEntry { key: entry.key.clone(), value, origin });
                     }
                 }
             }
         }
+        merged.index.insert(SECRET_KEY_VAR.to_string(), merged.entries.len());
         merged.entries.push(MergedEntry {
             key: SECRET_KEY_VAR.to_string(),
             value: MergedValue::SecretKey(key.cloned()),
             origin: Origin::SecretKeyFile { path: key_path.to_path_buf() },
         });
         merged
+    }
+
+    /// The position of `key` in [`MergedConfig::entries`], if it is configured.
+    pub fn position(&self, key: &str) -> Option<usize> {
+        self.index.get(key).copied()
     }
 }

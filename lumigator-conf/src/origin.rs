@@ -2,14 +2,15 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 
 /// A position in a file: 1-based line and column (columns count Unicode characters).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Location {
-    /// The file.
-    pub path: PathBuf,
+    /// The file (shared: every entry of a file points at it).
+    pub path: Arc<Path>,
     /// 1-based line number.
     pub line: usize,
     /// 1-based column, in characters.
@@ -18,8 +19,8 @@ pub struct Location {
 
 impl Location {
     /// A location in `path`.
-    pub fn new(path: &Path, line: usize, column: usize) -> Self {
-        Location { path: path.to_path_buf(), line, column }
+    pub fn new(path: impl Into<Arc<Path>>, line: usize, column: usize) -> Self {
+        Location { path: path.into(), line, column }
     }
 }
 
@@ -36,7 +37,7 @@ pub enum Origin {
     /// A line of a conf file (`.default.conf` or `user.conf`).
     File {
         /// The conf file.
-        path: PathBuf,
+        path: Arc<Path>,
         /// 1-based line of the entry's key.
         line: usize,
     },

@@ -8,6 +8,7 @@
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::Error;
 use crate::origin::Location;
@@ -55,7 +56,7 @@ impl ConfFile {
     /// Parses `bytes`, the content of the file at `path` (used only in locations).
     pub fn parse(path: &Path, bytes: &[u8]) -> Result<Self, Error> {
         let text = decode(path, bytes)?;
-        let entries = Scanner::new(path, &text).entries()?;
+        let entries = Scanner::new(path, text).entries()?;
         Ok(ConfFile { path: path.to_path_buf(), entries })
     }
 }
@@ -91,7 +92,7 @@ fn file_kind(meta: &fs::Metadata) -> &'static str {
 }
 
 /// Checks the encoding: UTF-8, no NUL, a byte-order mark only at the very start (dropped).
-fn decode(path: &Path, bytes: &[u8]) -> Result<String, Error> {
+fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, Error> {
     let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text,
@@ -117,7 +118,7 @@ fn decode(path: &Path, bytes: &[u8]) -> Result<String, Error> {
     }
     // CRLF needs no translation: a CR before the newline is trailing whitespace to Compose, and
     // inside a multi-line quoted value Compose keeps it.
-    Ok(text.to_string())
+    Ok(text)
 }
 
 /// The 1-based line and column of the character that follows `prefix`.
@@ -137,37 +138,55 @@ fn invalid_name_char(name: &str) -> Option<(usize, char)> {
     name.chars().enumerate().find(|&(i, c)| !(c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit())))
 }
 
+/// Walks the text by byte offset; lines are counted as they pass and columns computed only when a
+/// location is needed, so the common path is a few slice searches per line.
 struct Scanner<'a> {
-    path: &'a Path,
-    chars: Vec<char>,
+    path: Arc<Path>,
+    text: &'a str,
     pos: usize,
     line: usize,
-    column: usize,
+    line_start: usize,
 }
 
 impl<'a> Scanner<'a> {
-    fn new(path: &'a Path, text: &str) -> Self {
-        Scanner { path, chars: text.chars().collect(), pos: 0, line: 1, column: 1 }
+    fn new(path: &Path, text: &'a str) -> Self {
+        Scanner { path: Arc::from(path), text, pos: 0, line: 1, line_start: 0 }
+    }
+
+    fn rest(&self) -> &'a str {
+        &self.text[self.pos..]
     }
 
     fn peek(&self) -> Option<char> {
-        self.chars.get(self.pos).copied()
+        self.rest().chars().next()
     }
 
     fn bump(&mut self) -> Option<char> {
         let c = self.peek()?;
-        self.pos += 1;
+        self.pos += c.len_utf8();
         if c == '\n' {
             self.line += 1;
-            self.column = 1;
-        } else {
-            self.column += 1;
+            self.line_start = self.pos;
         }
         Some(c)
     }
 
+    /// Moves ahead `len` bytes that contain no newline.
+    fn advance(&mut self, len: usize) {
+        self.pos += len;
+    }
+
+    /// The column of byte offset `pos` on the current line.
+    fn column_of(&self, pos: usize) -> usize {
+        self.text[self.line_start..pos].chars().count() + 1
+    }
+
+    fn location_of(&self, pos: usize) -> Location {
+        Location::new(self.path.clone(), self.line, self.column_of(pos))
+    }
+
     fn here(&self) -> Location {
-        Location::new(self.path, self.line, self.column)
+        self.location_of(self.pos)
     }
 
     fn error(&self, location: Location, message: impl Into<String>) -> Error {
@@ -180,9 +199,10 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn rest_of_line_starts_with(&self, word: &str) -> bool {
-        let mut chars = self.chars[self.pos..].iter();
-        word.chars().all(|w| chars.next() == Some(&w))
+    /// Skips to the end of the line (not past the newline).
+    fn skip_line(&mut self) {
+        let rest = self.rest();
+        self.advance(rest.find('\n').unwrap_or(rest.len()));
     }
 
     fn entries(mut self) -> Result<Vec<ConfEntry>, Error> {
@@ -191,23 +211,23 @@ impl<'a> Scanner<'a> {
             self.skip_while(char::is_whitespace);
             match self.peek() {
                 None => return Ok(entries),
-                Some('#') => self.skip_while(|c| c != '\n'),
+                Some('#') => self.skip_line(),
                 Some(_) => entries.push(self.entry()?),
             }
         }
     }
 
     fn entry(&mut self) -> Result<ConfEntry, Error> {
-        if self.rest_of_line_starts_with("export") && self.chars.get(self.pos + 6).is_some_and(|&c| is_blank(c)) {
-            for _ in 0.."export".len() {
-                self.bump();
-            }
+        if let Some(after) = self.rest().strip_prefix("export")
+            && after.starts_with(is_blank)
+        {
+            self.advance("export".len());
             self.skip_while(is_blank);
         }
         let location = self.here();
         let key = self.key(&location)?;
         self.skip_while(is_blank);
-        let value_column = self.column;
+        let value_column = self.column_of(self.pos);
         let value = match self.peek() {
             Some(quote @ ('\'' | '"')) => self.quoted_value(quote)?,
             _ => self.unquoted_value()?,
@@ -217,30 +237,21 @@ impl<'a> Scanner<'a> {
 
     /// Reads `KEY` and the `=` (or Compose's YAML-style `:`) after it.
     fn key(&mut self, location: &Location) -> Result<String, Error> {
-        let mut key = String::new();
-        loop {
-            match self.peek() {
-                Some('=' | ':') => break,
-                None | Some('\n') => {
-                    return Err(self.error(
-                        location.clone(),
-                        "expected KEY=value, found a line with no `=` (Compose would silently copy \
-                         that variable from the shell)",
-                    ));
-                }
-                Some(c) => {
-                    key.push(c);
-                    self.bump();
-                }
-            }
+        let rest = self.rest();
+        let end = rest.find(['=', ':', '\n']).unwrap_or(rest.len());
+        if !matches!(rest.as_bytes().get(end), Some(b'=' | b':')) {
+            return Err(self.error(
+                location.clone(),
+                "expected KEY=value, found a line with no `=` (Compose would silently copy that variable from the shell)",
+            ));
         }
-        let name = key.trim_end_matches(is_blank);
+        let name = rest[..end].trim_end_matches(is_blank);
         if name.is_empty() {
             return Err(self.error(location.clone(), "missing variable name before `=`"));
         }
         if let Some((index, c)) = invalid_name_char(name) {
-            let at = Location::new(self.path, location.line, location.column + index);
-            let what = if is_blank(c) || c.is_whitespace() {
+            let at = Location::new(self.path.clone(), location.line, location.column + index);
+            let what = if c.is_whitespace() {
                 "a space".to_string()
             } else if c.is_ascii_digit() {
                 "a leading digit".to_string()
@@ -249,56 +260,71 @@ impl<'a> Scanner<'a> {
             };
             return Err(self.error(
                 at,
-                format!("invalid variable name {name:?}: it has {what}; names are letters, digits and `_`, not starting with a digit"),
+                format!(
+                    "invalid variable name {name:?}: it has {what}; names are letters, digits and `_`, not starting \
+                     with a digit"
+                ),
             ));
         }
-        self.bump(); // the `=` or `:`
+        self.advance(end + 1); // past the `=` or `:`
         Ok(name.to_string())
     }
 
-    /// An unquoted value runs to the end of the line; a `#` after whitespace starts a comment.
+    /// An unquoted value runs to the end of the line; ` #` starts a comment.
     fn unquoted_value(&mut self) -> Result<Template, Error> {
-        let start_column = self.column;
-        let mut raw = String::new();
-        while let Some(c) = self.peek() {
-            if c == '\n' {
-                break;
-            }
-            raw.push(c);
-            self.bump();
-        }
+        let start = self.pos;
+        let rest = self.rest();
+        let mut raw = &rest[..rest.find('\n').unwrap_or(rest.len())];
+        self.advance(raw.len());
         if let Some(cut) = raw.find(" #") {
-            raw.truncate(cut);
+            raw = &raw[..cut];
         }
-        let value = raw.trim_end();
-        Template::parse(value)
-            .map_err(|err| self.error(Location::new(self.path, self.line, start_column + err.offset), err.message))
+        Template::parse(raw.trim_end()).map_err(|err| {
+            let location = Location::new(self.path.clone(), self.line, self.column_of(start) + err.offset);
+            self.error(location, err.message)
+        })
     }
 
+    /// Moves past `text`, which starts at the current position, counting its newlines.
+    fn consume(&mut self, text: &str) {
+        if let Some(last) = text.rfind('\n') {
+            self.line += text.bytes().filter(|&b| b == b'\n').count();
+            self.line_start = self.pos + last + 1;
+        }
+        self.pos += text.len();
+    }
+
+    /// A quoted value may span lines. A backslash keeps the next character from closing it; the
+    /// backslash itself is dropped only before the quote character (Compose's rule).
     fn quoted_value(&mut self, quote: char) -> Result<Template, Error> {
         let open = self.here();
         self.bump();
         let mut chars = String::new();
-        let mut escaped = false;
         loop {
-            let Some(c) = self.bump() else {
-                let kind = if quote == '"' { "double" } else { "single" };
-                return Err(
-                    self.error(open, format!("unterminated {kind}-quoted value: the closing {quote} is missing"))
-                );
-            };
-            if c == quote && !escaped {
-                break;
+            let rest = self.rest();
+            let stop = rest.find([quote, '\\']);
+            let escaped = stop.and_then(|i| rest[i + 1..].chars().next().map(|next| (i, next)));
+            match (stop, escaped) {
+                (Some(i), _) if rest[i..].starts_with(quote) => {
+                    chars.push_str(&rest[..i]);
+                    self.consume(&rest[..=i]);
+                    break;
+                }
+                (Some(i), Some((_, next))) => {
+                    chars.push_str(&rest[..i]);
+                    if next != quote {
+                        chars.push('\\');
+                    }
+                    chars.push(next);
+                    self.consume(&rest[..i + 1 + next.len_utf8()]);
+                }
+                _ => {
+                    let kind = if quote == '"' { "double" } else { "single" };
+                    return Err(
+                        self.error(open, format!("unterminated {kind}-quoted value: the closing {quote} is missing"))
+                    );
+                }
             }
-            if c == '\\' && !escaped {
-                escaped = true;
-                continue;
-            }
-            if escaped && c != quote {
-                chars.push('\\');
-            }
-            escaped = false;
-            chars.push(c);
         }
         self.skip_while(is_blank);
         match self.peek() {
@@ -316,8 +342,9 @@ impl<'a> Scanner<'a> {
         if quote == '\'' {
             return Ok(Template::literal(chars));
         }
-        Template::parse(&expand_escapes(&chars))
-            .map_err(|err| self.error(Location::new(self.path, open.line, open.column + 1 + err.offset), err.message))
+        Template::parse(&expand_escapes(&chars)).map_err(|err| {
+            self.error(Location::new(self.path.clone(), open.line, open.column + 1 + err.offset), err.message)
+        })
     }
 }
 
@@ -326,6 +353,9 @@ impl<'a> Scanner<'a> {
 /// `\0ddd` (three octal digits up to 377) that code point, any other `\0` loses its `0`, and
 /// every other backslash stays as written.
 fn expand_escapes(text: &str) -> String {
+    if !text.contains('\\') {
+        return text.to_string();
+    }
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;

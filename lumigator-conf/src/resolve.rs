@@ -1,7 +1,6 @@
 //! Interpolation after the merge: `${VAR}` names an earlier entry, else a process environment
 //! variable that is not itself a configured key (such as `HOME`).
 
-use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use serde::Serialize;
@@ -50,17 +49,17 @@ impl ResolvedConfig {
     /// asked only for names that are not configured keys, exactly as Compose resolves the merged
     /// file when no configured key is exported (the compose tasks make sure of that).
     pub fn resolve(merged: &MergedConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
-        let configured: HashSet<&str> = merged.entries.iter().map(|e| e.key.as_str()).collect();
-        let mut done: HashMap<&str, String> = HashMap::with_capacity(merged.entries.len());
         let mut resolved =
             ResolvedConfig { entries: Vec::with_capacity(merged.entries.len()), warnings: merged.warnings.clone() };
-        for entry in &merged.entries {
+        // Entries are resolved in order, so entry `i` of `merged` is entry `i` of `resolved`.
+        for (position, entry) in merged.entries.iter().enumerate() {
             let value = match &entry.value {
                 MergedValue::SecretKey(key) => key.as_ref().map(|k| k.expose().to_string()).unwrap_or_default(),
                 MergedValue::Template { template, location } => {
-                    let lookup = |name: &str| match done.get(name) {
-                        Some(value) => Some(value.clone()),
-                        None if configured.contains(name) => None,
+                    let entries = &resolved.entries;
+                    let lookup = |name: &str| match merged.position(name) {
+                        Some(index) if index < position => Some(entries[index].value.clone()),
+                        Some(_) => None,
                         None => env(name),
                     };
                     let mut unset = Vec::new();
@@ -79,7 +78,7 @@ impl ResolvedConfig {
                             }
                         })?;
                     for name in unset {
-                        let why = if configured.contains(name.as_str()) {
+                        let why = if merged.position(&name).is_some() {
                             format!(
                                 "{name} is set only further down; a value can use only entries above it, so it is empty here"
                             )
@@ -91,7 +90,6 @@ impl ResolvedConfig {
                     value
                 }
             };
-            done.insert(&entry.key, value.clone());
             resolved.entries.push(ResolvedEntry {
                 secret: settings::is_secret(&entry.key),
                 key: entry.key.clone(),

@@ -1,6 +1,7 @@
 //! The settings Lumigator knows: name, type, description, whether secret. The data lives in
 //! `settings.toml` (one place for validation, help and redaction), parsed once on first use.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
@@ -57,7 +58,8 @@ pub fn all() -> &'static [Setting] {
 
 /// The known setting called `name`.
 pub fn find(name: &str) -> Option<&'static Setting> {
-    all().iter().find(|s| s.name == name)
+    static BY_NAME: OnceLock<HashMap<&'static str, &'static Setting>> = OnceLock::new();
+    BY_NAME.get_or_init(|| all().iter().map(|s| (s.name.as_str(), s)).collect()).get(name).copied()
 }
 
 /// Whether `name`'s value must be hidden: a known secret, or a name that says it is one.
@@ -65,8 +67,14 @@ pub fn is_secret(name: &str) -> bool {
     match find(name) {
         Some(setting) => setting.secret,
         None => {
-            let upper = name.to_ascii_uppercase();
-            ["SECRET", "PASSWORD", "PASSWD", "TOKEN", "_KEY", "CREDENTIAL"].iter().any(|word| upper.contains(word))
+            const WORDS: [&[u8]; 6] = [b"SECRET", b"PASSWORD", b"PASSWD", b"TOKEN", b"_KEY", b"CREDENTIAL"];
+            let bytes = name.as_bytes();
+            (0..bytes.len()).any(|i| {
+                let first = bytes[i].to_ascii_uppercase();
+                WORDS.iter().any(|word| {
+                    word[0] == first && bytes.get(i..i + word.len()).is_some_and(|w| w.eq_ignore_ascii_case(word))
+                })
+            })
         }
     }
 }

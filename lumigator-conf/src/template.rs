@@ -65,8 +65,7 @@ impl Template {
     /// Parses `$` references in `text` with Compose's rules: `$$` is a literal `$`, a `$` not
     /// followed by a name or `{` stays as it is, and `${` must form a valid reference.
     pub fn parse(text: &str) -> Result<Self, TemplateError> {
-        let chars: Vec<char> = text.chars().collect();
-        parse_chars(&chars, 0)
+        parse_str(text, 0)
     }
 
     /// Whether the template references no variable.
@@ -79,6 +78,13 @@ impl Template {
         let mut names = Vec::new();
         self.collect_references(&mut names);
         names
+    }
+
+    /// Moves pending literal text into the template.
+    fn flush(&mut self, run: &mut String) {
+        if !run.is_empty() {
+            self.parts.push(Part::Text(std::mem::take(run)));
+        }
     }
 
     fn collect_references<'a>(&'a self, names: &mut Vec<&'a str>) {
@@ -143,87 +149,91 @@ impl Template {
         }
         Ok(out)
     }
+}
 
-    fn push_text(&mut self, c: char) {
-        if let Some(Part::Text(text)) = self.parts.last_mut() {
-            text.push(c);
-        } else {
-            self.parts.push(Part::Text(c.to_string()));
-        }
+fn is_name_start(c: u8) -> bool {
+    c == b'_' || c.is_ascii_alphabetic()
+}
+
+fn is_name_char(c: u8) -> bool {
+    c == b'_' || c.is_ascii_alphanumeric()
+}
+
+/// Parses `text`, which starts at character offset `base` of the whole value (for error offsets).
+/// Works on bytes: every character with a meaning here (`$ { } : - + ?` and names) is ASCII.
+fn parse_str(text: &str, base: usize) -> Result<Template, TemplateError> {
+    if !text.contains('$') {
+        return Ok(Template::literal(text));
     }
-}
-
-fn is_name_start(c: char) -> bool {
-    c == '_' || c.is_ascii_alphabetic()
-}
-
-fn is_name_char(c: char) -> bool {
-    c == '_' || c.is_ascii_alphanumeric()
-}
-
-/// Parses `text`, a slice of the whole input that starts at character `base`.
-fn parse_chars(text: &[char], base: usize) -> Result<Template, TemplateError> {
+    let bytes = text.as_bytes();
     let mut template = Template::default();
+    let mut run = String::new();
     let mut i = 0;
-    while i < text.len() {
-        let c = text[i];
-        if c != '$' {
-            template.push_text(c);
-            i += 1;
-            continue;
-        }
-        match text.get(i + 1) {
-            Some('$') => {
-                template.push_text('$');
-                i += 2;
+    while let Some(found) = text[i..].find('$') {
+        let dollar = i + found;
+        run.push_str(&text[i..dollar]);
+        match bytes.get(dollar + 1) {
+            Some(b'$') => {
+                run.push('$');
+                i = dollar + 2;
             }
             Some(&n) if is_name_start(n) => {
-                let end = (i + 1..text.len()).find(|&j| !is_name_char(text[j])).unwrap_or(text.len());
-                let name: String = text[i + 1..end].iter().collect();
-                template.parts.push(Part::Var(VarRef { name, modifier: Modifier::None }));
+                let end = (dollar + 1..bytes.len()).find(|&j| !is_name_char(bytes[j])).unwrap_or(bytes.len());
+                template.flush(&mut run);
+                template
+                    .parts
+                    .push(Part::Var(VarRef { name: text[dollar + 1..end].to_string(), modifier: Modifier::None }));
                 i = end;
             }
-            Some('{') => {
-                let (var, next) = parse_braced(text, i, base)?;
+            Some(b'{') => {
+                template.flush(&mut run);
+                let (var, next) = parse_braced(text, dollar, base)?;
                 template.parts.push(Part::Var(var));
                 i = next;
             }
             // Compose leaves a `$` that starts no reference as it is.
             _ => {
-                template.push_text('$');
-                i += 1;
+                run.push('$');
+                i = dollar + 1;
             }
         }
     }
+    run.push_str(&text[i..]);
+    template.flush(&mut run);
     Ok(template)
 }
 
-/// Parses `${...}` starting at `text[start] == '$'`; returns the reference and the index after `}`.
-fn parse_braced(text: &[char], start: usize, base: usize) -> Result<(VarRef, usize), TemplateError> {
-    let invalid = |message: &str| TemplateError { offset: base + start, message: message.to_string() };
-    let close = closing_brace(text, start).ok_or_else(|| invalid("`${` has no closing `}`"))?;
-    let inner = &text[start + 2..close];
+/// Parses `${...}` starting at byte `start` (a `$`); returns the reference and the byte after `}`.
+fn parse_braced(text: &str, start: usize, base: usize) -> Result<(VarRef, usize), TemplateError> {
+    let invalid =
+        |message: &str| TemplateError { offset: base + text[..start].chars().count(), message: message.to_string() };
+    let bytes = text.as_bytes();
+    let close = closing_brace(bytes, start).ok_or_else(|| invalid("`${` has no closing `}`"))?;
+    let inner = &bytes[start + 2..close];
     let name_len = inner.iter().take_while(|&&c| is_name_char(c)).count();
     if name_len == 0 || !is_name_start(inner[0]) {
         return Err(invalid("`${` must be followed by a variable name"));
     }
-    let name: String = inner[..name_len].iter().collect();
+    let name = text[start + 2..start + 2 + name_len].to_string();
     let rest = &inner[name_len..];
     let (when_empty, op_len) = match rest.first() {
-        Some(':') => (true, 2),
+        Some(b':') => (true, 2),
         _ => (false, 1),
     };
     let modifier = if rest.is_empty() {
         Modifier::None
     } else {
         let op = rest.get(op_len - 1).copied();
-        let word_start = start + 2 + name_len + op_len;
-        let word = &text[word_start.min(close)..close];
-        let word = parse_chars(word, base + word_start)?;
+        let word_start = (start + 2 + name_len + op_len).min(close);
+        let word = &text[word_start..close];
+        if word.contains('\n') {
+            return Err(invalid("a default, alternative or message inside `${...}` cannot span lines"));
+        }
+        let word = parse_str(word, base + text[..word_start].chars().count())?;
         match op {
-            Some('-') => Modifier::Default { when_empty, word },
-            Some('+') => Modifier::Alternate { when_empty, word },
-            Some('?') => Modifier::Required { when_empty, message: word },
+            Some(b'-') => Modifier::Default { when_empty, word },
+            Some(b'+') => Modifier::Alternate { when_empty, word },
+            Some(b'?') => Modifier::Required { when_empty, message: word },
             _ => {
                 return Err(invalid(
                     "invalid interpolation: expected `}`, `:-`, `-`, `:+`, `+`, `:?` or `?` after the name",
@@ -234,17 +244,17 @@ fn parse_braced(text: &[char], start: usize, base: usize) -> Result<(VarRef, usi
     Ok((VarRef { name, modifier }, close + 1))
 }
 
-/// The index of the `}` closing the `${` at `start`, counting nested `${`.
-fn closing_brace(text: &[char], start: usize) -> Option<usize> {
+/// The byte index of the `}` closing the `${` at `start`, counting nested `${`.
+fn closing_brace(bytes: &[u8], start: usize) -> Option<usize> {
     let mut depth = 0;
     let mut i = start;
-    while i < text.len() {
-        if text[i] == '$' && text.get(i + 1) == Some(&'{') {
+    while i < bytes.len() {
+        if bytes[i] == b'$' && bytes.get(i + 1) == Some(&b'{') {
             depth += 1;
             i += 2;
             continue;
         }
-        if text[i] == '}' {
+        if bytes[i] == b'}' {
             depth -= 1;
             if depth == 0 {
                 return Some(i);

@@ -37,18 +37,35 @@ impl Ui {
         eprintln!("{} {message}", self.paint("1;31", "error:"));
     }
 
-    /// A configuration finding, `path:line:col: severity: KEY: message` as compilers print them.
-    pub fn finding(&self, finding: &Finding) {
-        let (code, label) = match finding.severity {
-            Severity::Error => ("1;31", "error:"),
-            Severity::Warning => ("1;33", "warning:"),
-        };
-        match &finding.location {
-            Some(location) => {
-                let rest = Finding { location: None, ..finding.clone() };
-                eprintln!("{location}: {} {rest}", self.paint(code, label));
+    /// Configuration findings, `path:line:col: severity: KEY: message` as compilers print them.
+    /// Every error is printed; past `max_warnings` warnings, one line says how many more there are.
+    pub fn findings(&self, findings: &[Finding], max_warnings: usize) {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::new(std::io::stderr().lock());
+        let mut warnings = 0;
+        for finding in findings {
+            if !finding.is_error() {
+                warnings += 1;
+                if warnings > max_warnings {
+                    continue;
+                }
             }
-            None => eprintln!("{} {finding}", self.paint(code, label)),
+            let (code, label) = match finding.severity {
+                Severity::Error => ("1;31", "error:"),
+                Severity::Warning => ("1;33", "warning:"),
+            };
+            let label = self.paint(code, label);
+            let _ = match &finding.location {
+                Some(location) => {
+                    writeln!(out, "{location}: {label} {}", Finding { location: None, ..finding.clone() })
+                }
+                None => writeln!(out, "{label} {finding}"),
+            };
+        }
+        if warnings > max_warnings {
+            let label = self.paint("1;33", "warning:");
+            let more = warnings - max_warnings;
+            let _ = writeln!(out, "{label} ... and {more} more warning(s): `cargo xtask config-check` lists them all");
         }
     }
 }

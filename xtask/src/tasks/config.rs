@@ -9,6 +9,9 @@ use serde_json::json;
 use crate::cli::{CheckArgs, Format, ShowArgs};
 use crate::context::{Context, TaskError};
 
+/// Tasks that do more than check print at most this many warnings; `config-check` prints all.
+const MAX_WARNINGS_ON_START: usize = 20;
+
 /// Shown instead of a secret value.
 pub const REDACTED: &str = "********";
 
@@ -62,9 +65,7 @@ pub fn generate_env_with(ctx: &Context, derive: impl FnOnce(&mut ResolvedConfig)
         }
     };
     report_key_events(ctx, &config.key_events);
-    for finding in &config.findings {
-        ctx.ui.finding(finding);
-    }
+    ctx.ui.findings(&config.findings, MAX_WARNINGS_ON_START);
     if config.has_errors() {
         discard_build(ctx);
         let count = config.findings.iter().filter(|f| f.is_error()).count();
@@ -143,9 +144,7 @@ pub fn check(ctx: &Context, args: &CheckArgs) -> Result<(), TaskError> {
             println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
         }
         Format::Text => {
-            for finding in &config.findings {
-                ctx.ui.finding(finding);
-            }
+            ctx.ui.findings(&config.findings, usize::MAX);
             if errors == 0 {
                 ctx.ui.status(format!(
                     "configuration OK ({} settings, {warnings} warning(s))",
@@ -189,9 +188,7 @@ pub fn show(ctx: &Context, args: &ShowArgs) -> Result<(), TaskError> {
             println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
         }
         Format::Text => {
-            for finding in &config.findings {
-                ctx.ui.finding(finding);
-            }
+            ctx.ui.findings(&config.findings, MAX_WARNINGS_ON_START);
             let origins: Vec<String> = shown.entries.iter().map(|e| origin_text(&e.origin)).collect();
             let width = origins.iter().map(|o| o.chars().count()).max().unwrap_or(0);
             for (entry, origin) in shown.entries.iter().zip(&origins) {

@@ -54,8 +54,61 @@ pub enum Task {
     /// Like `git config --list --show-origin`. Secrets are shown as ******** unless --reveal.
     /// Changes nothing on disk.
     ConfigShow(ShowArgs),
+    /// Start the development stack in the foreground, with file sync and rebuilds (Ctrl-C stops it)
+    ///
+    /// Needs Lumigator's sources. Runs `uv sync` and `uv run pre-commit install` first when the
+    /// project has a pyproject.toml, then `docker compose ... up --watch --build` with the
+    /// development override.
+    LocalUp(GpuArgs),
+    /// Stop the development stack and remove build/
+    LocalDown(GpuArgs),
+    /// Show the stack's logs
+    LocalLogs,
+    /// Start Lumigator with the published images, in the background
+    StartLumigator(GpuArgs),
+    /// Start Lumigator with PostgreSQL instead of SQLite, in the background
+    StartLumigatorPostgres(GpuArgs),
+    /// Build Lumigator's images from the sources, then start them in the background
+    StartLumigatorBuild(GpuArgs),
+    /// Build from the sources and start with PostgreSQL, in the background
+    StartLumigatorBuildPostgres(GpuArgs),
+    /// Start only Lumigator's backend and frontend: MinIO, Redis, Ray and MLflow are external
+    ///
+    /// Point AWS_ENDPOINT_URL, RAY_HEAD_NODE_HOST and MLFLOW_TRACKING_URI at the external services
+    /// in ~/.lumigator/user.conf first.
+    StartLumigatorExternalServices(GpuArgs),
+    /// Stop Lumigator (any start task's stack, PostgreSQL included) and remove build/
+    ///
+    /// build/ is removed even when Compose fails, so no copy of the secret key stays behind; the
+    /// task then exits with Compose's status.
+    StopLumigator(GpuArgs),
+    /// Remove Docker's whole build cache (`docker builder prune --all`)
+    CleanDockerBuildcache,
+    /// Remove stopped Lumigator containers (by their product label)
+    CleanDockerContainers(YesArgs),
+    /// Remove Lumigator's images (mzdotai/*) and dangling images
+    CleanDockerImages(YesArgs),
+    /// Run all three clean-docker tasks
+    CleanDockerAll(YesArgs),
     #[command(flatten)]
     Secrets(crate::tasks::secrets::SecretTask),
+}
+
+/// Arguments of the tasks that run the stack.
+#[derive(Debug, Args)]
+pub struct GpuArgs {
+    /// Number of GPUs for Ray workers for this run, overriding RAY_WORKER_GPUS (1 or more adds the
+    /// GPU override and the GPU Ray image; 0 turns it off)
+    #[arg(long, value_name = "N")]
+    pub gpus: Option<u32>,
+}
+
+/// Arguments of the tasks that delete Docker objects.
+#[derive(Debug, Args)]
+pub struct YesArgs {
+    /// Do not ask for confirmation (passes -f to docker's prune commands)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 /// Output formats.

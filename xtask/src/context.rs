@@ -19,6 +19,8 @@ pub struct Context {
     pub ui: Ui,
     /// Print instead of doing.
     pub dry_run: bool,
+    /// Runs commands from the project root.
+    pub sh: xshell::Shell,
 }
 
 /// This workspace's root, found once from where Cargo built us.
@@ -42,7 +44,9 @@ impl Context {
             )));
         }
         let user = UserPaths::from_home()?;
-        Ok(Context { project, user, ui, dry_run: args.dry_run })
+        let sh = xshell::Shell::new().map_err(|err| TaskError::Failed(format!("cannot start: {err}")))?;
+        sh.change_dir(&project.root);
+        Ok(Context { project, user, ui, dry_run: args.dry_run, sh })
     }
 }
 
@@ -55,6 +59,8 @@ pub enum TaskError {
     Failed(String),
     /// The task already printed why it failed; exit with this code.
     Reported(u8),
+    /// A signal stopped the task between two steps; exit with 128 + the signal.
+    Interrupted(u8),
 }
 
 impl TaskError {
@@ -66,7 +72,7 @@ impl TaskError {
     /// The process exit code for this failure.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            TaskError::Reported(code) => ExitCode::from(*code),
+            TaskError::Reported(code) | TaskError::Interrupted(code) => ExitCode::from(*code),
             _ => ExitCode::FAILURE,
         }
     }
@@ -78,6 +84,7 @@ impl fmt::Display for TaskError {
             TaskError::Conf(err) => err.fmt(f),
             TaskError::Failed(message) => f.write_str(message),
             TaskError::Reported(code) => write!(f, "failed with exit status {code}"),
+            TaskError::Interrupted(code) => write!(f, "interrupted (exit status {code})"),
         }
     }
 }

@@ -5,6 +5,9 @@
 
 mod cli;
 mod context;
+mod docker;
+mod host;
+mod process;
 mod tasks;
 mod ui;
 
@@ -14,6 +17,7 @@ use clap::Parser;
 
 use crate::cli::{Cli, Task};
 use crate::context::Context;
+use crate::tasks::{clean_docker, compose};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -31,6 +35,25 @@ fn main() -> ExitCode {
         Task::ConfigClean => tasks::config::clean(&ctx),
         Task::ConfigCheck(args) => tasks::config::check(&ctx, &args),
         Task::ConfigShow(args) => tasks::config::show(&ctx, &args),
+        Task::LocalUp(a) => compose::run_target(&ctx, compose::target("local-up"), a.gpus),
+        Task::LocalDown(a) => compose::run_target(&ctx, compose::target("local-down"), a.gpus),
+        Task::LocalLogs => compose::logs(&ctx),
+        Task::StartLumigator(a) => compose::run_target(&ctx, compose::target("start-lumigator"), a.gpus),
+        Task::StartLumigatorPostgres(a) => {
+            compose::run_target(&ctx, compose::target("start-lumigator-postgres"), a.gpus)
+        }
+        Task::StartLumigatorBuild(a) => compose::run_target(&ctx, compose::target("start-lumigator-build"), a.gpus),
+        Task::StartLumigatorBuildPostgres(a) => {
+            compose::run_target(&ctx, compose::target("start-lumigator-build-postgres"), a.gpus)
+        }
+        Task::StartLumigatorExternalServices(a) => {
+            compose::run_target(&ctx, compose::target("start-lumigator-external-services"), a.gpus)
+        }
+        Task::StopLumigator(a) => compose::run_target(&ctx, compose::target("stop-lumigator"), a.gpus),
+        Task::CleanDockerBuildcache => clean_docker::buildcache(&ctx),
+        Task::CleanDockerContainers(a) => clean_docker::containers(&ctx, a.yes),
+        Task::CleanDockerImages(a) => clean_docker::images(&ctx, a.yes),
+        Task::CleanDockerAll(a) => clean_docker::all(&ctx, a.yes),
         Task::Secrets(task) => tasks::secrets::run(&ctx, &task),
     };
     match result {

@@ -21,6 +21,7 @@ fn process_env(name: &str) -> Option<String> {
 
 /// `config-generate-key`.
 pub fn generate_key(ctx: &Context) -> Result<(), TaskError> {
+    crate::process::defer_interruptions();
     if ctx.dry_run {
         match key::read(&ctx.user)? {
             Some(_) => ctx.ui.status(format!("would keep the existing key {}", ctx.user.key_file.display())),
@@ -55,6 +56,7 @@ fn report_key_events(ctx: &Context, events: &KeyEvents) {
 /// from the host before writing. On any error nothing is written and `build/` is removed, so no
 /// stale copy of an older configuration (or of the key) stays behind.
 pub fn generate_env_with(ctx: &Context, derive: impl FnOnce(&mut ResolvedConfig)) -> Result<Configuration, TaskError> {
+    crate::process::defer_interruptions();
     let access = if ctx.dry_run { KeyAccess::ReadOnly } else { KeyAccess::CreateIfMissing };
     let loaded = Configuration::load(&ctx.project, &ctx.user, access, &process_env);
     let mut config = match loaded {

@@ -181,8 +181,7 @@ fn closest_name<'a>(key: &str, candidates: &[Candidate<'a>]) -> Option<&'a str> 
         .filter(|candidate| {
             let longest = key_len.max(candidate.name.len()) as f64;
             // Each edit changes at most two counts by one, so half the count difference is a floor.
-            let difference: u16 =
-                counts.iter().zip(&candidate.counts).map(|(a, b)| u16::from(a.abs_diff(*b))).sum();
+            let difference: u16 = counts.iter().zip(&candidate.counts).map(|(a, b)| u16::from(a.abs_diff(*b))).sum();
             let lower_bound = f64::from(difference) / 2.0;
             1.0 - lower_bound / longest >= SUGGESTION_THRESHOLD
         })

@@ -61,6 +61,13 @@ pub enum Error {
     },
     /// The home directory cannot be determined.
     NoHome,
+    /// Another process holds the project's lock.
+    Busy {
+        /// The lock file.
+        path: PathBuf,
+        /// The process that holds it, when it could be read.
+        holder: Option<u32>,
+    },
 }
 
 impl Error {
@@ -102,6 +109,19 @@ impl fmt::Display for Error {
                 Ok(())
             }
             Error::NoHome => write!(f, "cannot find the home directory: set HOME"),
+            Error::Busy { path, holder } => {
+                let project = path.parent().unwrap_or(path).display();
+                match holder {
+                    Some(pid) => write!(
+                        f,
+                        "another cargo xtask task (process {pid}) is working on {project}: wait for it to finish, then try again"
+                    ),
+                    None => write!(
+                        f,
+                        "another cargo xtask task is working on {project}: wait for it to finish, then try again"
+                    ),
+                }
+            }
         }
     }
 }

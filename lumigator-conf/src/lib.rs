@@ -18,6 +18,7 @@ pub mod clean;
 pub mod config;
 pub mod error;
 pub mod key;
+pub mod lock;
 pub mod merge;
 pub mod origin;
 pub mod parse;

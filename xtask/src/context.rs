@@ -50,6 +50,17 @@ impl Context {
     }
 }
 
+impl Context {
+    /// Takes the project's lock for a task that writes build/ or runs Compose; a dry run, which
+    /// changes nothing, takes none. Fails at once when another task holds it.
+    pub fn lock_project(&self) -> Result<Option<lumigator_conf::lock::ProjectLock>, TaskError> {
+        if self.dry_run {
+            return Ok(None);
+        }
+        Ok(Some(lumigator_conf::lock::ProjectLock::try_acquire(&self.project)?))
+    }
+}
+
 /// Why a task failed.
 #[derive(Debug)]
 pub enum TaskError {

@@ -191,6 +191,7 @@ pub fn run_target(ctx: &Context, target: &Target, gpus: Option<u32>) -> Result<(
     if python_setup && !ctx.dry_run {
         require_uv(ctx)?;
     }
+    let mut lock = ctx.lock_project()?;
     let mut use_gpus = false;
     let config = config::generate_env_with(ctx, |resolved| use_gpus = apply_host_values(resolved, gpus))?;
     process::stop_if_interrupted()?;
@@ -225,6 +226,11 @@ pub fn run_target(ctx: &Context, target: &Target, gpus: Option<u32>) -> Result<(
             return Err(TaskError::Reported(process::exit_code(status)));
         }
     }
+    if target.action != Action::Down && !matches!(target.action, Action::Up { detach: true, .. }) {
+        // A foreground stack runs until Ctrl-C: its down task, from another terminal, must not
+        // wait for it.
+        lock = None;
+    }
     let status = compose_step.run(&ctx.sh);
     if target.action == Action::Down {
         // Whatever Compose did, the copy of the key in build/ goes.
@@ -232,6 +238,7 @@ pub fn run_target(ctx: &Context, target: &Target, gpus: Option<u32>) -> Result<(
             ctx.ui.warning(err);
         }
     }
+    drop(lock);
     let status = status?;
     if status.success() {
         let done = if target.action == Action::Down { "stopped; removed build/" } else { "started" };

@@ -94,7 +94,11 @@ pub fn generate_env_with(ctx: &Context, derive: impl FnOnce(&mut ResolvedConfig)
 
 /// `config-generate-env` as a task.
 pub fn generate_env(ctx: &Context) -> Result<Configuration, TaskError> {
-    generate_env_with(ctx, |_| {})
+    let _lock = ctx.lock_project()?;
+    let config = generate_env_with(ctx, |_| {})?;
+    // The file is complete either way; a signal that came meanwhile still ends the run as one.
+    crate::process::stop_if_interrupted()?;
+    Ok(config)
 }
 
 fn rel_env(ctx: &Context) -> String {
@@ -116,6 +120,7 @@ pub fn clean(ctx: &Context) -> Result<(), TaskError> {
         ctx.ui.status(format!("would remove {}", ctx.project.build_dir.display()));
         return Ok(());
     }
+    let _lock = ctx.lock_project()?;
     build_files::clean(&ctx.project)?;
     ctx.ui.status(format!("removed {}", ctx.project.build_dir.display()));
     Ok(())

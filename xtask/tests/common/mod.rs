@@ -154,3 +154,28 @@ impl Run {
 pub fn mode(path: &Path) -> u32 {
     fs::metadata(path).expect("stat").permissions().mode() & 0o777
 }
+
+impl Sandbox {
+    /// Runs `cargo xtask <args>` with `input` piped on standard input (then closed), and waits.
+    pub fn run_with_stdin(&self, args: &[&str], input: impl AsRef<[u8]>) -> Run {
+        use std::io::Write;
+        use std::process::Stdio;
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start xtask");
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        let input = input.as_ref().to_vec();
+        // A separate writer, so a child that exits (or fills its pipes) before reading it all
+        // cannot deadlock the test; a broken pipe then is the child's choice, not a failure.
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+        let output = child.wait_with_output().expect("wait for xtask");
+        writer.join().expect("stdin writer");
+        Run::from(output)
+    }
+}

@@ -91,7 +91,7 @@ fn file_kind(meta: &fs::Metadata) -> &'static str {
     }
 }
 
-/// Checks the encoding: UTF-8, no NUL, a byte-order mark only at the very start (dropped).
+/// Checks the encoding: UTF-8, no NUL, a byte-order mark at the very start (dropped) or inside a line.
 fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, Error> {
     let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
     let text = match std::str::from_utf8(bytes) {
@@ -107,8 +107,14 @@ fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, Error> {
             });
         }
     };
-    for (bad, what) in [('\0', "a NUL byte"), ('\u{feff}', "a byte-order mark (U+FEFF) after the start of the file")] {
-        if let Some(at) = text.find(bad) {
+    // A byte-order mark that starts a line is two files pasted together: Compose rejects it (as
+    // part of a name) and we say why. Inside a value Compose keeps it, and so do we: build/.env
+    // must read back as written, and a value taken from the environment may hold one.
+    let pasted_bom = if text.starts_with('\u{feff}') { Some(0) } else { text.find("\n\u{feff}").map(|at| at + 1) };
+    for (found, what) in
+        [(text.find('\0'), "a NUL byte"), (pasted_bom, "a byte-order mark (U+FEFF) after the start of the file")]
+    {
+        if let Some(at) = found {
             let (line, column) = position_after(&text[..at]);
             return Err(Error::Parse {
                 location: Location::new(path, line, column),
@@ -299,8 +305,9 @@ impl<'a> Scanner<'a> {
     fn quoted_value(&mut self, quote: char) -> Result<Template, Error> {
         let open = self.here();
         self.bump();
+        let (text, content_start) = (self.text, self.pos);
         let mut chars = String::new();
-        loop {
+        let content = loop {
             let rest = self.rest();
             let stop = rest.find([quote, '\\']);
             let escaped = stop.and_then(|i| rest[i + 1..].chars().next().map(|next| (i, next)));
@@ -308,7 +315,7 @@ impl<'a> Scanner<'a> {
                 (Some(i), _) if rest[i..].starts_with(quote) => {
                     chars.push_str(&rest[..i]);
                     self.consume(&rest[..=i]);
-                    break;
+                    break &text[content_start..self.pos - 1];
                 }
                 (Some(i), Some((_, next))) => {
                     chars.push_str(&rest[..i]);
@@ -325,7 +332,7 @@ impl<'a> Scanner<'a> {
                     );
                 }
             }
-        }
+        };
         self.skip_while(is_blank);
         match self.peek() {
             None | Some('\n') | Some('#') => {}
@@ -343,9 +350,49 @@ impl<'a> Scanner<'a> {
             return Ok(Template::literal(chars));
         }
         Template::parse(&expand_escapes(&chars)).map_err(|err| {
-            self.error(Location::new(self.path.clone(), open.line, open.column + 1 + err.offset), err.message)
+            // The offset counts characters of the unescaped value; the location is in the file,
+            // where escapes are longer and the value may span lines.
+            let before = &content[..offset_as_written(content, err.offset)];
+            let location = match before.rfind('\n') {
+                Some(newline) => Location::new(
+                    self.path.clone(),
+                    open.line + before.matches('\n').count(),
+                    before[newline + 1..].chars().count() + 1,
+                ),
+                None => Location::new(self.path.clone(), open.line, open.column + 1 + before.chars().count()),
+            };
+            self.error(location, err.message)
         })
     }
+}
+
+/// The byte offset in `content`, a double-quoted value as written (without its quotes), of the
+/// text that becomes character `offset` of the value once `\"` is unquoted and [`expand_escapes`]
+/// has run: both read backslash pairs left to right, and this follows the same rules.
+fn offset_as_written(content: &str, offset: usize) -> usize {
+    let chars: Vec<(usize, char)> = content.char_indices().collect();
+    let (mut i, mut produced) = (0, 0);
+    while i < chars.len() {
+        let next = chars.get(i + 1).map(|&(_, c)| c);
+        // (characters of the value, characters as written)
+        let (becomes, written) = match (chars[i].1, next) {
+            ('\\', Some('"' | 'a' | 'b' | 'f' | 'n' | 'r' | 't' | 'v' | '\\')) => (1, 2),
+            ('\\', Some('0')) => {
+                let digits: String =
+                    chars[i + 2..].iter().take(3).map(|&(_, c)| c).take_while(char::is_ascii_digit).collect();
+                let octal = digits.len() == 3 && u32::from_str_radix(&digits, 8).is_ok_and(|n| n <= 0o377);
+                if octal { (1, 5) } else { (1 + digits.len(), 2 + digits.len()) }
+            }
+            ('\\', Some(_)) => (2, 2),
+            _ => (1, 1),
+        };
+        if offset < produced + becomes {
+            return chars[i].0;
+        }
+        produced += becomes;
+        i += written;
+    }
+    content.len()
 }
 
 /// Backslash escapes inside double quotes, as Compose expands them: `\a \b \f \n \r \t \v \\`

@@ -1,6 +1,7 @@
 //! Interpolation after the merge: `${VAR}` names an earlier entry, else a process environment
 //! variable that is not itself a configured key (such as `HOME`).
 
+use std::collections::HashSet;
 use std::fmt;
 
 use serde::Serialize;
@@ -62,20 +63,26 @@ impl ResolvedConfig {
                         Some(_) => None,
                         None => env(name),
                     };
-                    let mut unset = Vec::new();
+                    // One warning per unset name and entry: a line naming it a million times is one
+                    // mistake, and a warning each made memory grow a hundredfold faster than the file.
+                    let mut unset: Vec<String> = Vec::new();
+                    let mut seen = HashSet::new();
+                    let mut note_unset = |name: &str| {
+                        if seen.insert(name.to_string()) {
+                            unset.push(name.to_string());
+                        }
+                    };
                     let value =
-                        template.evaluate(&lookup, &mut |name| unset.push(name.to_string())).map_err(|missing| {
-                            Error::Interpolation {
-                                location: location.clone(),
-                                message: if missing.message.is_empty() {
-                                    format!("{}: required variable {} has no value", entry.key, missing.name)
-                                } else {
-                                    format!(
-                                        "{}: required variable {} has no value: {}",
-                                        entry.key, missing.name, missing.message
-                                    )
-                                },
-                            }
+                        template.evaluate(&lookup, &mut note_unset).map_err(|missing| Error::Interpolation {
+                            location: location.clone(),
+                            message: if missing.message.is_empty() {
+                                format!("{}: required variable {} has no value", entry.key, missing.name)
+                            } else {
+                                format!(
+                                    "{}: required variable {} has no value: {}",
+                                    entry.key, missing.name, missing.message
+                                )
+                            },
                         })?;
                     for name in unset {
                         let why = if merged.position(&name).is_some() {

@@ -65,7 +65,7 @@ impl Template {
     /// Parses `$` references in `text` with Compose's rules: `$$` is a literal `$`, a `$` not
     /// followed by a name or `{` stays as it is, and `${` must form a valid reference.
     pub fn parse(text: &str) -> Result<Self, TemplateError> {
-        parse_str(text, 0)
+        parse_str(text, Base { whole: text, at: 0, depth: 0 })
     }
 
     /// Whether the template references no variable.
@@ -159,9 +159,33 @@ fn is_name_char(c: u8) -> bool {
     c == b'_' || c.is_ascii_alphanumeric()
 }
 
-/// Parses `text`, which starts at character offset `base` of the whole value (for error offsets).
+/// How deep `${A:-${B:-...}}` may nest. Real values nest once or twice; without a bound, a hostile
+/// line overflowed the stack (an abort, not an error) and rescanned itself once per level.
+pub const MAX_NESTING: usize = 32;
+
+/// Where a piece of a value sits in the whole value, for error offsets. The character offset is
+/// counted only when an error is reported: counting it for every `${A:-...}` made a long line of
+/// references quadratic.
+#[derive(Clone, Copy)]
+struct Base<'a> {
+    /// The whole value given to [`Template::parse`].
+    whole: &'a str,
+    /// The byte offset of the piece in `whole`.
+    at: usize,
+    /// How many `${...}` enclose the piece.
+    depth: usize,
+}
+
+impl Base<'_> {
+    /// The character offset in the whole value of byte `index` of the piece.
+    fn offset(&self, index: usize) -> usize {
+        self.whole[..self.at + index].chars().count()
+    }
+}
+
+/// Parses `text`, a piece of the whole value (see [`Base`]).
 /// Works on bytes: every character with a meaning here (`$ { } : - + ?` and names) is ASCII.
-fn parse_str(text: &str, base: usize) -> Result<Template, TemplateError> {
+fn parse_str(text: &str, base: Base<'_>) -> Result<Template, TemplateError> {
     if !text.contains('$') {
         return Ok(Template::literal(text));
     }
@@ -204,9 +228,11 @@ fn parse_str(text: &str, base: usize) -> Result<Template, TemplateError> {
 }
 
 /// Parses `${...}` starting at byte `start` (a `$`); returns the reference and the byte after `}`.
-fn parse_braced(text: &str, start: usize, base: usize) -> Result<(VarRef, usize), TemplateError> {
-    let invalid =
-        |message: &str| TemplateError { offset: base + text[..start].chars().count(), message: message.to_string() };
+fn parse_braced(text: &str, start: usize, base: Base<'_>) -> Result<(VarRef, usize), TemplateError> {
+    let invalid = |message: &str| TemplateError { offset: base.offset(start), message: message.to_string() };
+    if base.depth >= MAX_NESTING {
+        return Err(invalid(&format!("`${{...}}` nested more than {MAX_NESTING} deep")));
+    }
     let bytes = text.as_bytes();
     let close = closing_brace(bytes, start).ok_or_else(|| invalid("`${` has no closing `}`"))?;
     let inner = &bytes[start + 2..close];
@@ -229,7 +255,7 @@ fn parse_braced(text: &str, start: usize, base: usize) -> Result<(VarRef, usize)
         if word.contains('\n') {
             return Err(invalid("a default, alternative or message inside `${...}` cannot span lines"));
         }
-        let word = parse_str(word, base + text[..word_start].chars().count())?;
+        let word = parse_str(word, Base { at: base.at + word_start, depth: base.depth + 1, ..base })?;
         match op {
             Some(b'-') => Modifier::Default { when_empty, word },
             Some(b'+') => Modifier::Alternate { when_empty, word },

@@ -59,24 +59,24 @@ pub enum Task {
     /// Needs Lumigator's sources. Runs `uv sync` and `uv run pre-commit install` first when the
     /// project has a pyproject.toml, then `docker compose ... up --watch --build` with the
     /// development override.
-    LocalUp(GpuArgs),
+    LocalUp(StartArgs),
     /// Stop the development stack and remove build/
     LocalDown(GpuArgs),
     /// Show the stack's logs
     LocalLogs,
     /// Start Lumigator with the published images, in the background
-    StartLumigator(GpuArgs),
+    StartLumigator(StartArgs),
     /// Start Lumigator with PostgreSQL instead of SQLite, in the background
-    StartLumigatorPostgres(GpuArgs),
+    StartLumigatorPostgres(StartArgs),
     /// Build Lumigator's images from the sources, then start them in the background
-    StartLumigatorBuild(GpuArgs),
+    StartLumigatorBuild(StartArgs),
     /// Build from the sources and start with PostgreSQL, in the background
-    StartLumigatorBuildPostgres(GpuArgs),
+    StartLumigatorBuildPostgres(StartArgs),
     /// Start only Lumigator's backend and frontend: MinIO, Redis, Ray and MLflow are external
     ///
     /// Point AWS_ENDPOINT_URL, RAY_HEAD_NODE_HOST and MLFLOW_TRACKING_URI at the external services
     /// in ~/.lumigator/user.conf first.
-    StartLumigatorExternalServices(GpuArgs),
+    StartLumigatorExternalServices(StartArgs),
     /// Stop Lumigator (any start task's stack, PostgreSQL included) and remove build/
     ///
     /// build/ is removed even when Compose fails, so no copy of the secret key stays behind; the
@@ -90,6 +90,13 @@ pub enum Task {
     CleanDockerImages(YesArgs),
     /// Run all three clean-docker tasks
     CleanDockerAll(YesArgs),
+    /// Check what a task needs from this machine, changing nothing: Docker, Compose, the engine's
+    /// memory and CPUs, free ports, the key, the configuration, the sources
+    ///
+    /// One row per check: ok, warning or problem, with what to do for each warning and problem.
+    /// Exits non-zero when the task would not start. The start tasks run the port, daemon and CPU
+    /// checks themselves after writing build/.env (`--skip-preflight` skips them).
+    Doctor(DoctorArgs),
     #[command(flatten)]
     Secrets(crate::tasks::secrets::SecretTask),
 }
@@ -101,6 +108,31 @@ pub struct GpuArgs {
     /// GPU override and the GPU Ray image; 0 turns it off)
     #[arg(long, value_name = "N")]
     pub gpus: Option<u32>,
+}
+
+/// Arguments of the tasks that start the stack.
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    #[command(flatten)]
+    pub gpu: GpuArgs,
+    /// Start without the pre-flight checks (ports held by other programs, the daemon, the engine's
+    /// CPUs), which otherwise stop the task before Compose starts anything
+    #[arg(long)]
+    pub skip_preflight: bool,
+}
+
+/// Arguments of `doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The task to check for: any task that runs Compose
+    #[arg(long, value_name = "TASK", default_value = "start-lumigator",
+          value_parser = clap::builder::PossibleValuesParser::new(crate::tasks::compose::TARGETS.map(|t| t.name)))]
+    pub task: String,
+    #[command(flatten)]
+    pub gpu: GpuArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 /// Arguments of the tasks that delete Docker objects.

@@ -7,6 +7,7 @@ mod cli;
 mod context;
 mod docker;
 mod host;
+mod preflight;
 mod process;
 mod tasks;
 mod ui;
@@ -35,21 +36,29 @@ fn main() -> ExitCode {
         Task::ConfigClean => tasks::config::clean(&ctx),
         Task::ConfigCheck(args) => tasks::config::check(&ctx, &args),
         Task::ConfigShow(args) => tasks::config::show(&ctx, &args),
-        Task::LocalUp(a) => compose::run_target(&ctx, compose::target("local-up"), a.gpus),
-        Task::LocalDown(a) => compose::run_target(&ctx, compose::target("local-down"), a.gpus),
+        Task::LocalUp(a) => compose::run_target(&ctx, compose::target("local-up"), a.gpu.gpus, a.skip_preflight),
+        Task::LocalDown(a) => compose::run_target(&ctx, compose::target("local-down"), a.gpus, false),
         Task::LocalLogs => compose::logs(&ctx),
-        Task::StartLumigator(a) => compose::run_target(&ctx, compose::target("start-lumigator"), a.gpus),
+        Task::StartLumigator(a) => {
+            compose::run_target(&ctx, compose::target("start-lumigator"), a.gpu.gpus, a.skip_preflight)
+        }
         Task::StartLumigatorPostgres(a) => {
-            compose::run_target(&ctx, compose::target("start-lumigator-postgres"), a.gpus)
+            compose::run_target(&ctx, compose::target("start-lumigator-postgres"), a.gpu.gpus, a.skip_preflight)
         }
-        Task::StartLumigatorBuild(a) => compose::run_target(&ctx, compose::target("start-lumigator-build"), a.gpus),
+        Task::StartLumigatorBuild(a) => {
+            compose::run_target(&ctx, compose::target("start-lumigator-build"), a.gpu.gpus, a.skip_preflight)
+        }
         Task::StartLumigatorBuildPostgres(a) => {
-            compose::run_target(&ctx, compose::target("start-lumigator-build-postgres"), a.gpus)
+            compose::run_target(&ctx, compose::target("start-lumigator-build-postgres"), a.gpu.gpus, a.skip_preflight)
         }
-        Task::StartLumigatorExternalServices(a) => {
-            compose::run_target(&ctx, compose::target("start-lumigator-external-services"), a.gpus)
-        }
-        Task::StopLumigator(a) => compose::run_target(&ctx, compose::target("stop-lumigator"), a.gpus),
+        Task::StartLumigatorExternalServices(a) => compose::run_target(
+            &ctx,
+            compose::target("start-lumigator-external-services"),
+            a.gpu.gpus,
+            a.skip_preflight,
+        ),
+        Task::StopLumigator(a) => compose::run_target(&ctx, compose::target("stop-lumigator"), a.gpus, false),
+        Task::Doctor(args) => tasks::doctor::run(&ctx, &args),
         Task::CleanDockerBuildcache => clean_docker::buildcache(&ctx),
         Task::CleanDockerContainers(a) => clean_docker::containers(&ctx, a.yes),
         Task::CleanDockerImages(a) => clean_docker::images(&ctx, a.yes),

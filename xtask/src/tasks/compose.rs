@@ -10,6 +10,7 @@ use lumigator_conf::{ResolvedConfig, clean as build_files};
 use crate::context::{Context, TaskError};
 use crate::docker::{self, Compose};
 use crate::host;
+use crate::preflight;
 use crate::process::{self, Step};
 use crate::tasks::config;
 
@@ -23,7 +24,7 @@ pub const DEV: &str = ".devcontainer/docker-compose.override.yaml";
 pub const POSTGRES: &str = ".devcontainer/docker-compose-postgres.override.yaml";
 
 /// Files whose absence means the project is not a Lumigator source checkout (build tasks need them).
-const SOURCES: [&str; 2] = ["Dockerfile", "lumigator/frontend/Dockerfile"];
+pub const SOURCES: [&str; 2] = ["Dockerfile", "lumigator/frontend/Dockerfile"];
 
 /// What a task asks Compose to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -181,8 +182,9 @@ pub fn compose_argv(compose: &Compose, env_file: &Path, target: &Target, gpus: b
     argv
 }
 
-/// Runs a compose target: checks, env step, then Compose. `gpus` overrides `RAY_WORKER_GPUS`.
-pub fn run_target(ctx: &Context, target: &Target, gpus: Option<u32>) -> Result<(), TaskError> {
+/// Runs a compose target: checks, env step, pre-flight, then Compose. `gpus` overrides
+/// `RAY_WORKER_GPUS`; `skip_preflight` starts without checking ports and the engine.
+pub fn run_target(ctx: &Context, target: &Target, gpus: Option<u32>, skip_preflight: bool) -> Result<(), TaskError> {
     let compose = compose_for(ctx)?;
     if target.needs_sources {
         require_sources(ctx, target.name)?;
@@ -218,6 +220,7 @@ pub fn run_target(ctx: &Context, target: &Target, gpus: Option<u32>) -> Result<(
         return Ok(());
     }
     let (compose_step, setup) = steps.split_last().unwrap_or_else(|| unreachable!("the compose step is always there"));
+    preflight::before_start(ctx, target, compose_step, skip_preflight)?;
     for step in setup {
         let status = step.run(&ctx.sh)?;
         process::stop_if_interrupted()?;
@@ -251,7 +254,7 @@ pub fn run_target(ctx: &Context, target: &Target, gpus: Option<u32>) -> Result<(
 }
 
 /// Adds the host-derived values; returns whether the GPU override is used.
-fn apply_host_values(resolved: &mut ResolvedConfig, gpus: Option<u32>) -> bool {
+pub fn apply_host_values(resolved: &mut ResolvedConfig, gpus: Option<u32>) -> bool {
     let use_gpus = match gpus {
         Some(count) => {
             resolved.set_derived("RAY_WORKER_GPUS", count.to_string(), "the --gpus flag");
@@ -267,7 +270,7 @@ fn apply_host_values(resolved: &mut ResolvedConfig, gpus: Option<u32>) -> bool {
 
 /// The configuration keys exported in our environment. Compose prefers exported variables to
 /// `--env-file`, so these are removed from its environment: build/.env stays the one source.
-fn exported_keys(resolved: &ResolvedConfig) -> Vec<String> {
+pub fn exported_keys(resolved: &ResolvedConfig) -> Vec<String> {
     resolved.entries.iter().map(|e| e.key.clone()).filter(|k| std::env::var_os(k).is_some()).collect()
 }
 

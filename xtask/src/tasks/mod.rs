@@ -3,4 +3,5 @@
 pub mod clean_docker;
 pub mod compose;
 pub mod config;
+pub mod doctor;
 pub mod secrets;

@@ -26,9 +26,11 @@ impl Call {
         sandbox.redact(&self.argv.join(" "))
     }
 
-    /// Whether this is a compose action (not a version or daemon probe).
+    /// Whether this is a compose action, not a probe: a version or daemon probe, or one of the
+    /// pre-flight's (`compose ... config`, `docker ps`).
     pub fn is_action(&self) -> bool {
-        let probe = self.argv.iter().any(|a| a == "version" || a == "--version" || a == "info");
+        let probe = self.argv.iter().any(|a| a == "version" || a == "--version" || a == "info" || a == "config")
+            || self.argv.get(1).is_some_and(|a| a == "ps");
         !probe
     }
 }

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use lumigator_conf::{ResolvedConfig, clean as build_files};
+use lumigator_conf::{Origin, ResolvedConfig, clean as build_files};
 
 use crate::context::{Context, TaskError};
 use crate::docker::{self, Compose};
@@ -207,9 +207,16 @@ pub fn run_target(ctx: &Context, target: &Target, gpus: Option<u32>, skip_prefli
         Step::new(&ctx.project.root, compose_argv(&compose, &ctx.project.env_file, target, use_gpus));
     compose_step.env_remove = exported_keys(&config.resolved);
     if !compose_step.env_remove.is_empty() {
+        let derived =
+            |key: &String| config.resolved.get(key).is_some_and(|e| matches!(e.origin, Origin::Derived { .. }));
+        let advice = if compose_step.env_remove.iter().any(derived) {
+            "set values in ~/.lumigator/user.conf instead; ARCH, RAY_ARCH_SUFFIX and COMPUTE_TYPE come from \
+             the host and RAY_WORKER_GPUS (or --gpus)"
+        } else {
+            "set values in ~/.lumigator/user.conf instead"
+        };
         ctx.ui.warning(format!(
-            "not passing {} from your shell to Compose: build/.env is the configuration (set values in \
-             ~/.lumigator/user.conf instead)",
+            "not passing {} from your shell to Compose: build/.env is the configuration ({advice})",
             compose_step.env_remove.join(", ")
         ));
     }

@@ -179,3 +179,121 @@ impl Sandbox {
         Run::from(output)
     }
 }
+
+// Helpers of the hardening tests: a permissive umask, an unprivileged user, and a time limit.
+
+/// `inner` (its program, arguments, environment and directory) run through `wrapper`: a command
+/// that ends by exec'ing the program and arguments that follow it (`sh -c '...; exec "$0" "$@"'`,
+/// `setpriv ...`). `program` replaces `inner`'s program when given.
+pub fn wrapped(wrapper: &[&std::ffi::OsStr], inner: &Command, program: Option<&Path>) -> Command {
+    let mut cmd = Command::new(wrapper[0]);
+    cmd.args(&wrapper[1..]).arg(program.map_or(inner.get_program(), Path::as_os_str)).args(inner.get_args());
+    cmd.env_clear();
+    for (name, value) in inner.get_envs() {
+        if let Some(value) = value {
+            cmd.env(name, value);
+        }
+    }
+    if let Some(dir) = inner.get_current_dir() {
+        cmd.current_dir(dir);
+    }
+    cmd
+}
+
+/// The first `name` on the test's own PATH (the sandbox's PATH may hold only the fake docker).
+pub fn which(name: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| panic!("`{name}` is needed on PATH for this test"))
+}
+
+/// Whether the tests run as root, for whom file modes do not apply (CI and containers do).
+pub fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let probe = tempfile::tempfile().expect("temp file");
+    probe.metadata().expect("stat").uid() == 0
+}
+
+/// The user and group the tests drop to when they run as root.
+pub const NOBODY: u32 = 65534;
+
+fn give_to_nobody(path: &Path) {
+    std::os::unix::fs::lchown(path, Some(NOBODY), Some(NOBODY)).expect("chown");
+    if fs::symlink_metadata(path).expect("stat").is_dir() {
+        for entry in fs::read_dir(path).expect("read dir") {
+            give_to_nobody(&entry.expect("entry").path());
+        }
+    }
+}
+
+impl Sandbox {
+    /// `cargo xtask <args>` started with this umask (`000` creates everything world-writable
+    /// unless the tool sets the modes itself).
+    pub fn command_with_umask(&self, umask: &str, args: &[&str]) -> Command {
+        let script = format!("umask {umask}; exec \"$0\" \"$@\"");
+        let sh = which("sh");
+        wrapped(&[sh.as_os_str(), "-c".as_ref(), script.as_ref()], &self.command(args), None)
+    }
+
+    /// `cargo xtask <args>` run by a user for whom modes apply, so that a file mode 000 is
+    /// unreadable and a folder mode 500 unwritable. As root, for whom they do not, it runs as
+    /// nobody (through util-linux's `setpriv`): the sandbox is handed to nobody, and the binary
+    /// is linked (or copied) into its HOME so nobody can run it whatever the checkout's modes.
+    /// Call it after the sandbox is set up: files made later still belong to root.
+    pub fn command_unprivileged(&self, args: &[&str]) -> Command {
+        if !running_as_root() {
+            return self.command(args);
+        }
+        let binary = self.home().join("xtask-for-nobody");
+        if !binary.exists() && fs::hard_link(env!("CARGO_BIN_EXE_xtask"), &binary).is_err() {
+            fs::copy(env!("CARGO_BIN_EXE_xtask"), &binary).expect("copy the binary");
+        }
+        give_to_nobody(self.home());
+        give_to_nobody(self.project());
+        let setpriv = which("setpriv");
+        let ids = [format!("--reuid={NOBODY}"), format!("--regid={NOBODY}")];
+        let wrapper = [setpriv.as_os_str(), ids[0].as_ref(), ids[1].as_ref(), "--clear-groups".as_ref()];
+        wrapped(&wrapper, &self.command(args), Some(&binary))
+    }
+}
+
+/// Runs `cmd` and waits at most `limit`: a run still going then is killed and fails the test
+/// (a task that blocks, on a FIFO say, must fail the test, not hang it).
+#[track_caller]
+pub fn run_within(mut cmd: Command, limit: std::time::Duration) -> Run {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child =
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start xtask");
+    // Readers drain the pipes meanwhile, so a talkative child cannot block on a full pipe.
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped stderr")));
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break Some(status);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let run = Run {
+        status: status.and_then(|s| s.code()).unwrap_or(-1),
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+    };
+    assert!(status.is_some(), "still running after {limit:?}, killed:\n{}", run.transcript());
+    run
+}

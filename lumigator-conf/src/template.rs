@@ -249,22 +249,21 @@ fn parse_braced(text: &str, start: usize, base: Base<'_>) -> Result<(VarRef, usi
     let modifier = if rest.is_empty() {
         Modifier::None
     } else {
-        let op = rest.get(op_len - 1).copied();
-        let word_start = (start + 2 + name_len + op_len).min(close);
+        // The operator is checked before the word is cut out after it: after any other byte (the
+        // first of `${CAFÉ}`'s `É`, say) the cut would fall inside a character, and panic.
+        let op = rest.get(op_len - 1).copied().filter(|op| matches!(op, b'-' | b'+' | b'?')).ok_or_else(|| {
+            invalid("invalid interpolation: expected `}`, `:-`, `-`, `:+`, `+`, `:?` or `?` after the name")
+        })?;
+        let word_start = start + 2 + name_len + op_len;
         let word = &text[word_start..close];
         if word.contains('\n') {
             return Err(invalid("a default, alternative or message inside `${...}` cannot span lines"));
         }
         let word = parse_str(word, Base { at: base.at + word_start, depth: base.depth + 1, ..base })?;
         match op {
-            Some(b'-') => Modifier::Default { when_empty, word },
-            Some(b'+') => Modifier::Alternate { when_empty, word },
-            Some(b'?') => Modifier::Required { when_empty, message: word },
-            _ => {
-                return Err(invalid(
-                    "invalid interpolation: expected `}`, `:-`, `-`, `:+`, `+`, `:?` or `?` after the name",
-                ));
-            }
+            b'-' => Modifier::Default { when_empty, word },
+            b'+' => Modifier::Alternate { when_empty, word },
+            _ => Modifier::Required { when_empty, message: word },
         }
     };
     Ok((VarRef { name, modifier }, close + 1))

@@ -201,7 +201,7 @@ const BENIGN: &[&[u8]] = &[
 /// ... and the pieces that break them: lone quotes and braces, invalid references, NUL, invalid
 /// UTF-8, a byte-order mark starting a line.
 #[rustfmt::skip] // a table, kept compact
-const HOSTILE: &[&[u8]] = &[b"\"", b"'", b"${", b"}", b"${1}", b"${A:?}", b"\0", b"\xff", b"\xc3", b"\n\xef\xbb\xbf"];
+const HOSTILE: &[&[u8]] = &[b"\"", b"'", b"${", b"${A", b"}", b"${1}", b"${A:?}", b"\0", b"\xff", b"\xc3", b"\n\xef\xbb\xbf"];
 
 /// Raw bytes, or a file built from [`BENIGN`] and [`HOSTILE`] pieces (codes 240 and up stand for
 /// themselves) so that most cases get past decoding into the parser, and about as many are
@@ -363,4 +363,15 @@ fn errors_inside_double_quotes_point_at_the_reference_in_the_file() {
         let at = line.chars().nth(column.parse::<usize>().expect("column") - 1);
         assert!(matches!(at, Some('$' | '\\')), "{text:?}: points at {at:?}");
     }
+}
+
+#[test]
+fn a_non_ascii_character_after_a_braced_name_is_an_error_not_a_panic() {
+    // `${CAFÉ}` panicked: the text after the name was cut at a byte inside `É`.
+    for text in ["A=${CAFÉ}\n", "A=${A:é}\n", "A=${Aé:-x}\n", "A=\"${A+é}${Bé}\"\n"] {
+        let err = load("user.conf", text.as_bytes()).expect_err(text);
+        assert!(err.to_string().contains("invalid interpolation"), "{text:?}: {err}");
+    }
+    let fine = load("user.conf", "A=${UNSET:-é}\n".as_bytes()).expect("a non-ASCII default is fine");
+    assert_eq!(fine.get("A").map(|e| e.value.as_str()), Some("é"));
 }

@@ -386,6 +386,10 @@ fn unusable_files_and_folders_are_errors_that_change_nothing() {
         };
         let run = run_within(command, LIMIT);
         let message = assert_fails_cleanly(&sandbox, &run, &before, (&(case.names)(&sandbox), false), case.keeps_build);
+        // Writable again, so that the sandbox can be removed by a user who is not root.
+        if case.unprivileged && !sandbox.user_dir().is_symlink() {
+            let _ = fs::set_permissions(sandbox.user_dir(), fs::Permissions::from_mode(0o700));
+        }
         transcript.push_str(&format!("## {} (exit {})\n{message}", case.name, run.status));
     }
     insta::assert_snapshot!(transcript);

@@ -6,6 +6,7 @@
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
+use std::os::unix::fs::OpenOptionsExt;
 
 use crate::error::Error;
 use crate::paths::ProjectPaths;
@@ -25,6 +26,9 @@ impl ProjectLock {
             .write(true)
             .create(true)
             .truncate(false)
+            // It holds only a process id; the mode keeps other users from writing it even under
+            // a permissive umask.
+            .mode(0o644)
             .open(&path)
             .map_err(|err| Error::io(&path, "open", err))?;
         match file.try_lock() {

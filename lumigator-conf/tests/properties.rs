@@ -2,10 +2,11 @@
 //! parser and (opt-in, run in CI) by Docker Compose itself; no input, however hostile, makes the
 //! parser panic or hang; and a 10 MB user.conf parses, in one linear pass, to the right values.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -16,6 +17,7 @@ use lumigator_conf::template::MAX_NESTING;
 use lumigator_conf::{ConfFile, Error, MergedConfig, Origin, ResolvedConfig, ResolvedEntry, SECRET_KEY_VAR};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
+use support::compose_view;
 
 #[path = "../benches/support/big_conf.rs"]
 mod big_conf;
@@ -87,47 +89,6 @@ proptest! {
         prop_assert_eq!(reread.get("VALUE").map(|e| e.value.as_str()), Some(value.as_str()));
         prop_assert_eq!(reread.entries.len(), 3);
     }
-}
-
-/// `docker compose` (plugin) or a standalone `docker-compose` of version 2.
-fn compose() -> Vec<String> {
-    let works = |args: &[&str]| {
-        Command::new(args[0]).args(&args[1..]).arg("version").output().is_ok_and(|o| o.status.success())
-    };
-    if works(&["docker", "compose"]) {
-        return vec!["docker".into(), "compose".into()];
-    }
-    assert!(works(&["docker-compose"]), "Docker Compose v2 is required: `docker compose` or `docker-compose`");
-    vec!["docker-compose".into()]
-}
-
-/// What Compose gives a service that passes `keys` through from `env_file` (see corpus.rs).
-fn compose_view(env_file: &Path, keys: &[String]) -> BTreeMap<String, String> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut yaml = String::from("services:\n  probe:\n    image: scratch\n    network_mode: none\n    environment:\n");
-    for key in keys {
-        yaml.push_str(&format!("      - {key}\n"));
-    }
-    fs::write(dir.path().join("compose.yaml"), yaml).expect("write compose file");
-    let cmd = compose();
-    let output = Command::new(&cmd[0])
-        .args(&cmd[1..])
-        .arg("--env-file")
-        .arg(env_file)
-        .args(["-p", "properties", "-f"])
-        .arg(dir.path().join("compose.yaml"))
-        .args(["config", "--format", "json"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir.path())
-        .output()
-        .expect("run compose");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success() && stderr.trim().is_empty(), "compose config failed or warned: {stderr}");
-    let model: serde_json::Value = serde_json::from_slice(&output.stdout).expect("compose prints JSON");
-    let environment = model["services"]["probe"]["environment"].as_object().expect("environment").clone();
-    // `config` prints every `$` of a value as `$$`; the container gets a single `$`.
-    environment.into_iter().map(|(k, v)| (k, v.as_str().unwrap_or_default().replace("$$", "$"))).collect()
 }
 
 #[test]

@@ -37,7 +37,9 @@ impl Context {
             None => workspace_root(),
         };
         let project = ProjectPaths::new(&root);
-        if !project.default_conf.is_file() && !project.default_conf.is_symlink() {
+        // Only "is there anything": a .default.conf that is a directory or a FIFO is reported,
+        // with what it is, when it is read.
+        if std::fs::symlink_metadata(&project.default_conf).is_err() {
             return Err(TaskError::Failed(format!(
                 "{}: no .default.conf here; --project-dir must point at a Lumigator checkout",
                 root.display()

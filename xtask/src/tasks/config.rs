@@ -34,7 +34,7 @@ pub fn generate_key(ctx: &Context) -> Result<(), TaskError> {
     if !events.created_key {
         ctx.ui.status(format!("secret key present: {}", ctx.user.key_file.display()));
     }
-    Ok(())
+    crate::process::stop_if_interrupted()
 }
 
 fn report_key_events(ctx: &Context, events: &KeyEvents) {

@@ -34,6 +34,11 @@ pub fn write_env(project: &ProjectPaths, contents: &str) -> Result<(), Error> {
         }
         _ => {}
     }
+    if holds_exactly(&project.env_file, contents) {
+        // Already what we would write: leave it, and only clean up around it. A rename is the
+        // slowest step of a start on some filesystems, and an unchanged file needs none.
+        return remove_others(&project.build_dir, &[&project.env_file]);
+    }
     let temp = temp_env_path(project);
     let written = write_private(&temp, contents);
     if let Err(err) = written {
@@ -45,6 +50,14 @@ pub fn write_env(project: &ProjectPaths, contents: &str) -> Result<(), Error> {
         let _ = fs::remove_file(&temp);
         Error::io(&project.env_file, "write", err)
     })
+}
+
+/// Whether `path` is a private regular file (not a link) whose content is `contents`.
+fn holds_exactly(path: &Path, contents: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let private_file = fs::symlink_metadata(path)
+        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o777 == ENV_FILE_MODE);
+    private_file && fs::read(path).is_ok_and(|existing| existing == contents.as_bytes())
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {

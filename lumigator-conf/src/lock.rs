@@ -5,8 +5,8 @@
 //! file while the first still holds the old one.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::io::{Read, Seek, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io::Read;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 
 use crate::error::Error;
 use crate::paths::ProjectPaths;
@@ -36,8 +36,10 @@ impl ProjectLock {
             Err(TryLockError::WouldBlock) => return Err(Error::Busy { path, holder: holder(&mut file) }),
             Err(TryLockError::Error(err)) => return Err(Error::io(&path, "lock", err)),
         }
-        // Who holds it, for the message another process shows; not needed for correctness.
-        let _ = file.set_len(0).and_then(|()| file.rewind()).and_then(|()| write!(file, "{}", std::process::id()));
+        // Who holds it, for the message another process shows; not needed for correctness. A
+        // fixed width overwrites the last holder's id without truncating, which costs a journal
+        // write on some filesystems.
+        let _ = file.write_all_at(format!("{:<10}\n", std::process::id()).as_bytes(), 0);
         Ok(ProjectLock { _file: file })
     }
 }

@@ -1,14 +1,15 @@
 //! Interpolation after the merge: `${VAR}` names an earlier entry, else a process environment
 //! variable that is not itself a configured key (such as `HOME`).
 
-use std::collections::HashSet;
 use std::fmt;
 
+use rustc_hash::FxHashSet;
 use serde::Serialize;
 
 use crate::check::Finding;
 use crate::error::Error;
 use crate::merge::{MergedConfig, MergedValue};
+use crate::origin::Location;
 use crate::origin::Origin;
 use crate::settings;
 
@@ -55,8 +56,9 @@ impl ResolvedConfig {
         // Entries are resolved in order, so entry `i` of `merged` is entry `i` of `resolved`.
         for (position, entry) in merged.entries.iter().enumerate() {
             let value = match &entry.value {
-                MergedValue::SecretKey(key) => key.as_ref().map(|k| k.expose().to_string()).unwrap_or_default(),
-                MergedValue::Template { template, location } => {
+                MergedValue::SecretKey { key, .. } => key.map(|k| k.expose().to_string()).unwrap_or_default(),
+                MergedValue::Entry(source) => {
+                    let location = || Location { column: source.value_column, ..source.location.clone() };
                     let entries = &resolved.entries;
                     let lookup = |name: &str| match merged.position(name) {
                         Some(index) if index < position => Some(entries[index].value.clone()),
@@ -66,15 +68,15 @@ impl ResolvedConfig {
                     // One warning per unset name and entry: a line naming it a million times is one
                     // mistake, and a warning each made memory grow a hundredfold faster than the file.
                     let mut unset: Vec<String> = Vec::new();
-                    let mut seen = HashSet::new();
+                    let mut seen = FxHashSet::default();
                     let mut note_unset = |name: &str| {
                         if seen.insert(name.to_string()) {
                             unset.push(name.to_string());
                         }
                     };
                     let value =
-                        template.evaluate(&lookup, &mut note_unset).map_err(|missing| Error::Interpolation {
-                            location: location.clone(),
+                        source.value.evaluate(&lookup, &mut note_unset).map_err(|missing| Error::Interpolation {
+                            location: location(),
                             message: if missing.message.is_empty() {
                                 format!("{}: required variable {} has no value", entry.key, missing.name)
                             } else {
@@ -92,16 +94,16 @@ impl ResolvedConfig {
                         } else {
                             format!("{name} is not set, so it is empty here")
                         };
-                        resolved.warnings.push(Finding::warning(Some(location.clone()), Some(&entry.key), why));
+                        resolved.warnings.push(Finding::warning(Some(location()), Some(entry.key), why));
                     }
                     value
                 }
             };
             resolved.entries.push(ResolvedEntry {
-                secret: settings::is_secret(&entry.key),
-                key: entry.key.clone(),
+                secret: settings::is_secret(entry.key),
+                key: entry.key.to_string(),
                 value,
-                origin: entry.origin.clone(),
+                origin: entry.origin(),
             });
         }
         Ok(resolved)

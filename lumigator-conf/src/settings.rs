@@ -67,13 +67,19 @@ pub fn is_secret(name: &str) -> bool {
     match find(name) {
         Some(setting) => setting.secret,
         None => {
-            const WORDS: [&[u8]; 6] = [b"SECRET", b"PASSWORD", b"PASSWD", b"TOKEN", b"_KEY", b"CREDENTIAL"];
+            // Every name passes through here, so no allocation and no substring searcher: look for
+            // the words only where their first letter is.
             let bytes = name.as_bytes();
-            (0..bytes.len()).any(|i| {
-                let first = bytes[i].to_ascii_uppercase();
-                WORDS.iter().any(|word| {
-                    word[0] == first && bytes.get(i..i + word.len()).is_some_and(|w| w.eq_ignore_ascii_case(word))
-                })
+            let word_at = |i: usize, word: &str| {
+                bytes.get(i..i + word.len()).is_some_and(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+            };
+            (0..bytes.len()).any(|i| match bytes[i].to_ascii_uppercase() {
+                b'S' => word_at(i, "SECRET"),
+                b'P' => word_at(i, "PASSWORD") || word_at(i, "PASSWD"),
+                b'T' => word_at(i, "TOKEN"),
+                b'_' => word_at(i, "_KEY"),
+                b'C' => word_at(i, "CREDENTIAL"),
+                _ => false,
             })
         }
     }

@@ -307,3 +307,22 @@ fn config_clean_removes_build() {
     assert!(!sandbox.project().join("build").exists());
     sandbox.run(&["config-clean"]).assert_ok();
 }
+
+#[test]
+fn an_unchanged_build_env_is_left_in_place_and_a_changed_one_replaced() {
+    use std::os::unix::fs::MetadataExt;
+    let sandbox = Sandbox::new();
+    let inode = || fs::metadata(sandbox.env_file()).expect("build/.env").ino();
+    sandbox.run(&["config-generate-env"]).assert_ok();
+    let first = inode();
+    fs::write(sandbox.project().join("build/stale"), "x").expect("write");
+    sandbox.run(&["config-generate-env"]).assert_ok();
+    assert_eq!(inode(), first, "same content: the file is not rewritten");
+    assert!(!sandbox.project().join("build/stale").exists(), "but build/ is still cleaned");
+    fs::set_permissions(sandbox.env_file(), fs::Permissions::from_mode(0o644)).expect("chmod");
+    sandbox.run(&["config-generate-env"]).assert_ok();
+    assert_eq!(mode(&sandbox.env_file()), 0o600, "a wider mode is not kept");
+    sandbox.user_conf("S3_BUCKET=changed\n");
+    sandbox.run(&["config-generate-env"]).assert_ok();
+    assert!(sandbox.read_env().contains("\nS3_BUCKET=changed\n"));
+}

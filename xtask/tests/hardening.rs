@@ -367,9 +367,9 @@ fn unusable_files_and_folders_are_errors_that_change_nothing() {
                 remove(&defaults);
                 mkfifo(&defaults);
             },
-            names: |s| s.project().to_path_buf(),
+            names: |s| s.project().join(".default.conf"),
             unprivileged: false,
-            keeps_build: true,
+            keeps_build: false,
         },
     ];
     let mut transcript = String::new();

@@ -43,14 +43,20 @@ fn xtask(setup: &Setup) -> Command {
     cmd
 }
 
-/// The whole `config-generate-env` process, from exec to exit.
+/// The whole `config-generate-env` process, from exec to exit, as a start after a stop runs it:
+/// `build/` does not exist yet (the stop removed it), so the file is written and renamed.
 #[divan::bench(args = [2, 10_000], sample_count = 50)]
 fn process(bencher: divan::Bencher, user_keys: usize) {
     let setup = setup(user_keys);
-    bencher.bench_local(|| {
-        let output = xtask(&setup).output().expect("run xtask");
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    });
+    let build = setup.project.path().join("build");
+    bencher
+        .with_inputs(|| {
+            let _ = fs::remove_dir_all(&build);
+        })
+        .bench_local_values(|()| {
+            let output = xtask(&setup).output().expect("run xtask");
+            assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        });
 }
 
 /// Parse, merge, resolve, check and render, in process (no file writes).

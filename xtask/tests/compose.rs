@@ -6,7 +6,7 @@ mod fake_docker;
 use std::fs;
 
 use common::{Sandbox, mode};
-use fake_docker::FakeDocker;
+use fake_docker::{FakeDocker, source_checkout};
 
 const UP_TASKS: [&str; 6] = [
     "local-up",
@@ -18,23 +18,11 @@ const UP_TASKS: [&str; 6] = [
 ];
 const DOWN_TASKS: [&str; 2] = ["local-down", "stop-lumigator"];
 
-/// A project that looks like a Lumigator source checkout, with a fake docker and uv.
-fn checkout() -> (Sandbox, FakeDocker) {
-    let mut sandbox = Sandbox::new();
-    for file in ["Dockerfile", "lumigator/frontend/Dockerfile", "pyproject.toml"] {
-        let path = sandbox.project().join(file);
-        fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        fs::write(path, "# stand-in\n").expect("write");
-    }
-    let fake = FakeDocker::install(&mut sandbox, &["docker", "uv"]);
-    (sandbox, fake)
-}
-
 #[test]
 fn every_task_runs_the_makefile_command_line() {
     let mut transcript = String::new();
     for task in UP_TASKS.iter().chain(&DOWN_TASKS).chain(&["local-logs"]) {
-        let (sandbox, fake) = checkout();
+        let (sandbox, fake) = source_checkout();
         sandbox.run(&[task]).assert_ok();
         transcript.push_str(&format!("## {task}\n"));
         for call in fake.actions() {
@@ -49,7 +37,7 @@ fn every_task_runs_the_makefile_command_line() {
         &["clean-docker-images", "--yes"],
         &["clean-docker-all", "--yes"],
     ] {
-        let (sandbox, fake) = checkout();
+        let (sandbox, fake) = source_checkout();
         sandbox.run(args).assert_ok();
         transcript.push_str(&format!("## {}\n", args.join(" ")));
         for call in fake.actions() {
@@ -68,7 +56,7 @@ fn gpus_from_the_configuration_or_the_flag() {
         ("RAY_WORKER_GPUS=0\n", vec!["start-lumigator", "--gpus", "2"]),
         ("RAY_WORKER_GPUS=2\n", vec!["start-lumigator", "--gpus", "0"]),
     ] {
-        let (sandbox, fake) = checkout();
+        let (sandbox, fake) = source_checkout();
         sandbox.user_conf(user_conf);
         sandbox.run(&args).assert_ok();
         let call = fake.actions().pop().expect("compose ran");
@@ -87,7 +75,7 @@ fn gpus_from_the_configuration_or_the_flag() {
 
 #[test]
 fn compose_gets_build_env_and_not_the_shell_config() {
-    let (mut sandbox, fake) = checkout();
+    let (mut sandbox, fake) = source_checkout();
     sandbox.env.push(("AWS_ACCESS_KEY_ID".into(), "from-shell".into()));
     sandbox.env.push(("LUMIGATOR_SECRET_KEY".into(), "from-shell".into()));
     sandbox.env.push(("UNRELATED_VARIABLE".into(), "kept".into()));
@@ -115,7 +103,7 @@ fn compose_gets_build_env_and_not_the_shell_config() {
 fn build_dir_stays_after_up_and_goes_after_down_whatever_compose_says() {
     for exit in ["0", "3"] {
         for task in UP_TASKS {
-            let (mut sandbox, _fake) = checkout();
+            let (mut sandbox, _fake) = source_checkout();
             sandbox.env.push(("FAKE_EXIT".into(), exit.into()));
             let run = sandbox.run(&[task]);
             assert_eq!(run.status.to_string(), exit, "{task}: Compose's status is the task's\n{}", run.transcript());
@@ -123,7 +111,7 @@ fn build_dir_stays_after_up_and_goes_after_down_whatever_compose_says() {
             assert_eq!(mode(&sandbox.env_file()), 0o600);
         }
         for task in DOWN_TASKS {
-            let (mut sandbox, fake) = checkout();
+            let (mut sandbox, fake) = source_checkout();
             sandbox.env.push(("FAKE_EXIT".into(), exit.into()));
             let run = sandbox.run(&[task]);
             assert_eq!(run.status.to_string(), exit, "{task}\n{}", run.transcript());
@@ -135,7 +123,7 @@ fn build_dir_stays_after_up_and_goes_after_down_whatever_compose_says() {
 
 #[test]
 fn local_up_prepares_python_first() {
-    let (sandbox, fake) = checkout();
+    let (sandbox, fake) = source_checkout();
     sandbox.run(&["local-up"]).assert_ok();
     let lines: Vec<String> = fake.actions().iter().map(|c| c.argv[..2].join(" ")).collect();
     assert_eq!(lines, ["uv sync", "uv run", "docker compose"]);
@@ -181,7 +169,7 @@ fn missing_prerequisites_stop_the_task_before_anything_happens() {
         transcript.push_str(&format!("## {task} without sources\n{}", refused(&sandbox, &fake, task)));
     }
 
-    let (sandbox, _) = checkout();
+    let (sandbox, _) = source_checkout();
     let mut no_uv = sandbox;
     let fake = FakeDocker::install(&mut no_uv, &["docker"]);
     transcript.push_str(&format!("## local-up without uv\n{}", refused(&no_uv, &fake, "local-up")));
@@ -202,7 +190,7 @@ fn a_standalone_compose_v2_is_used_when_the_plugin_is_missing() {
 fn dry_run_runs_nothing_and_writes_nothing() {
     let mut transcript = String::new();
     for task in UP_TASKS.iter().chain(&DOWN_TASKS).chain(&["local-logs", "clean-docker-all"]) {
-        let (mut sandbox, fake) = checkout();
+        let (mut sandbox, fake) = source_checkout();
         sandbox.key("MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=\n");
         sandbox.env.push(("AWS_ACCESS_KEY_ID".into(), "from-shell".into()));
         let run = sandbox.run(&["--dry-run", task]);

@@ -54,11 +54,7 @@ impl Setup {
     fn new(model: Value, sources: bool) -> Self {
         let mut sandbox = Sandbox::new();
         if sources {
-            for file in ["Dockerfile", "lumigator/frontend/Dockerfile", "pyproject.toml"] {
-                let path = sandbox.project().join(file);
-                fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-                fs::write(path, "# stand-in\n").expect("write");
-            }
+            fake_docker::add_source_stand_ins(&sandbox);
         }
         let fake = FakeDocker::install(&mut sandbox, &["docker", "uv"]);
         let model_dir = tempfile::tempdir().expect("model dir");

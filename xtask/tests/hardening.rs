@@ -691,13 +691,7 @@ fn assert_private(sandbox: &Sandbox, context: &str) {
 
 #[test]
 fn no_task_shows_the_key_and_its_files_stay_private_under_umask_000() {
-    let mut sandbox = Sandbox::new();
-    for file in ["Dockerfile", "lumigator/frontend/Dockerfile", "pyproject.toml"] {
-        let path = sandbox.project().join(file);
-        fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        fs::write(path, "# stand-in\n").expect("write");
-    }
-    let docker = FakeDocker::install(&mut sandbox, &["docker", "uv"]);
+    let (sandbox, docker) = fake_docker::source_checkout();
     // The tool makes the folder and the key itself, under a umask that would leave them open.
     run_within(sandbox.command_with_umask("000", &["config-generate-key"]), LIMIT).assert_ok();
     assert_private(&sandbox, "config-generate-key");

@@ -88,3 +88,21 @@ impl FakeDocker {
 fn split_nul(bytes: &[u8]) -> Vec<String> {
     bytes.split(|&b| b == 0).filter(|s| !s.is_empty()).map(|s| String::from_utf8_lossy(s).into_owned()).collect()
 }
+
+/// Makes `sandbox`'s project look like a Lumigator source checkout: stand-in Dockerfiles (which
+/// the build tasks require) and a pyproject.toml (which makes local-up run uv).
+pub fn add_source_stand_ins(sandbox: &Sandbox) {
+    for file in ["Dockerfile", "lumigator/frontend/Dockerfile", "pyproject.toml"] {
+        let path = sandbox.project().join(file);
+        fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        fs::write(path, "# stand-in\n").expect("write");
+    }
+}
+
+/// A source checkout with the fake docker and uv installed.
+pub fn source_checkout() -> (Sandbox, FakeDocker) {
+    let mut sandbox = Sandbox::new();
+    add_source_stand_ins(&sandbox);
+    let fake = FakeDocker::install(&mut sandbox, &["docker", "uv"]);
+    (sandbox, fake)
+}

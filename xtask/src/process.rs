@@ -66,8 +66,9 @@ impl Step {
             }
             if !forwarded && interrupted() == Some(SIGTERM) {
                 forwarded = true;
-                // std can only SIGKILL a child; Compose deserves the chance to stop cleanly.
-                let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+                // std can only SIGKILL a child; Compose deserves the chance to stop cleanly. An
+                // absolute path: PATH may not hold `kill`, and /bin/kill exists on Linux and macOS.
+                let _ = Command::new("/bin/kill").args(["-TERM", &child.id().to_string()]).status();
             }
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -204,3 +204,64 @@ fn dry_run_runs_nothing_and_writes_nothing() {
     }
     insta::assert_snapshot!(transcript);
 }
+
+/// Starts `task` in a process group of its own (as a shell runs a foreground job) with a Compose
+/// that runs until signalled; returns the child once Compose is up.
+fn start_foreground(sandbox: &mut Sandbox, fake: &FakeDocker, task: &str) -> std::process::Child {
+    use std::os::unix::process::CommandExt;
+    sandbox.env.push(("FAKE_RUN_UNTIL_SIGNAL".into(), "1".into()));
+    let mut command = sandbox.command(&[task]);
+    command.process_group(0).stderr(std::process::Stdio::piped());
+    let child = command.spawn().expect("spawn");
+    let running = fake.log_dir().join("running");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !running.exists() {
+        assert!(std::time::Instant::now() < deadline, "Compose never started");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child
+}
+
+/// Waits for `child`, killing its whole group and failing if it takes longer than 20 s (a task
+/// that never passes the signal on would otherwise hang the test run).
+fn wait_bounded(mut child: std::process::Child) -> std::process::Output {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().expect("try_wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            signal(&format!("-{}", child.id()), "KILL");
+            panic!("the task did not end after the signal");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.wait_with_output().expect("wait")
+}
+
+fn signal(target: &str, name: &str) {
+    let status = std::process::Command::new("/bin/kill").args([&format!("-{name}"), "--", target]).status();
+    assert!(status.expect("kill").success());
+}
+
+#[test]
+fn ctrl_c_reaches_a_foreground_compose_and_the_task_exits_with_its_status() {
+    let (mut sandbox, fake) = source_checkout();
+    let child = start_foreground(&mut sandbox, &fake, "local-up");
+    // Ctrl-C at a terminal signals the whole foreground process group.
+    signal(&format!("-{}", child.id()), "INT");
+    let output = wait_bounded(child);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("fake compose: stopping on SIGINT"), "Compose got Ctrl-C:\n{stderr}");
+    assert_eq!(output.status.code(), Some(130), "the task exits with Compose's status:\n{stderr}");
+    assert!(sandbox.env_file().is_file(), "an up task keeps build/");
+}
+
+#[test]
+fn sigterm_to_the_task_alone_is_passed_on_to_compose() {
+    let (mut sandbox, fake) = source_checkout();
+    let child = start_foreground(&mut sandbox, &fake, "stop-lumigator");
+    signal(&child.id().to_string(), "TERM");
+    let output = wait_bounded(child);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("fake compose: stopping on SIGTERM"), "Compose got the SIGTERM:\n{stderr}");
+    assert_eq!(output.status.code(), Some(143), "{stderr}");
+    assert!(!sandbox.project().join("build").exists(), "a down task removes build/ even when stopped");
+}

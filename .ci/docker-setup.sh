@@ -81,13 +81,13 @@ elif [ $# -gt 0 ]; then
 fi
 
 [ "$(id -u)" = 0 ] || die "must run as root (installs packages, starts dockerd)"
-command -v docker >/dev/null || die "no docker CLI on PATH"
 [ -f "$DOCKERFILE" ] || die "missing $DOCKERFILE"
 
 # ------------------------------------------------------- Debian packages --
 
 need=()
-command -v dockerd >/dev/null || need+=(docker.io)
+# docker.io brings the engine, and a CLI where the machine has none.
+{ command -v dockerd >/dev/null && command -v docker >/dev/null; } || need+=(docker.io)
 pkg_installed busybox-static || need+=(busybox-static)
 if [ ${#need[@]} -gt 0 ]; then
     say "installing ${need[*]} with apt-get (log: $APT_LOG)"
@@ -111,6 +111,7 @@ if [ ${#need[@]} -gt 0 ]; then
     fi
 fi
 command -v dockerd >/dev/null || die "dockerd not found after installing docker.io"
+command -v docker >/dev/null || die "no docker CLI on PATH after installing docker.io"
 [ -x /bin/busybox ] || die "/bin/busybox not found after installing busybox-static"
 # Debian's docker.io brings its own /usr/bin/docker (20.10). /usr/local/bin
 # comes first on the usual PATH, so `docker` stays the preinstalled CLI; both

@@ -10,6 +10,9 @@
 //! 5. [`render`] writes it back so Compose reads exactly the resolved values, and [`clean`] writes it
 //!    atomically or removes it.
 //!
+//! [`config::Configuration::load`] runs steps 1 to 4 in one call; [`key`] creates and guards the
+//! secret key; [`lock`] keeps two tasks from working on one project at once.
+//!
 //! The library never spawns processes and never prints: callers (the `xtask` binary) decide what to
 //! show. Secret values never appear in `Debug`, `Display` or error output.
 

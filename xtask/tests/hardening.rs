@@ -598,8 +598,11 @@ fn a_signal_at_any_moment_leaves_the_old_or_the_new_build_env_whole() {
         } else {
             let _ = fs::remove_file(sandbox.key_file());
         }
-        // Half the signals come within 5 ms of the start, the others anywhere in a whole run.
-        let delay = if round % 2 == 0 {
+        // Half the signals come within 5 ms of the start, the others anywhere in a whole run, and
+        // every tenth well after a run would have ended.
+        let delay = if round % 10 == 9 {
+            run_time * 3 + Duration::from_millis(20)
+        } else if round % 2 == 0 {
             Duration::from_micros(random.below(5_000))
         } else {
             Duration::from_micros(random.below(run_time.as_micros() as u64 * 6 / 5))
@@ -640,8 +643,15 @@ fn a_signal_at_any_moment_leaves_the_old_or_the_new_build_env_whole() {
         let user_dir = names_in(&sandbox.user_dir());
         assert!(user_dir.iter().all(|n| n == "lumigator.key" || n == "user.conf"), "{user_dir:?}: {context}");
     }
-    // Both sides of the deferral were reached, or the test did not test it.
-    assert_eq!(outcomes.len(), 3, "every outcome happened at least once (seed {seed}): {outcomes:#?}");
+    // Both sides of the deferral were reached, or the test did not test it. (Finishing first is
+    // the common case of a late signal, but a loaded machine may stretch even the late rounds, so
+    // it is not required.)
+    for side in [
+        "stopped by the signal before deferring it: nothing written",
+        "deferred the signal, finished writing, then stopped",
+    ] {
+        assert!(outcomes.contains_key(side), "{side:?} happened at least once (seed {seed}): {outcomes:#?}");
+    }
 }
 
 // ------------------------------------------------------------------------------------------------

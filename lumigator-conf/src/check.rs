@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::origin::{Location, Origin};
+use crate::origin::Location;
 use crate::parse::ConfFile;
 use crate::resolve::ResolvedConfig;
 use crate::settings;
@@ -83,10 +83,7 @@ pub fn provider_of_api_key(name: &str) -> Option<&'static str> {
 pub fn check(resolved: &ResolvedConfig, defaults: &ConfFile, user: Option<&ConfFile>) -> Vec<Finding> {
     let mut findings = resolved.warnings.clone();
     for entry in &resolved.entries {
-        let location = match &entry.origin {
-            Origin::File { path, line } => Some(Location::new(path.clone(), *line, 1)),
-            _ => None,
-        };
+        let location = entry.origin.line_start();
         if let Some(provider) = provider_of_api_key(&entry.key) {
             if location.is_some() {
                 findings.push(Finding::error(
@@ -223,10 +220,7 @@ fn external_ray_needs_external_s3(resolved: &ResolvedConfig) -> Option<Finding> 
     if ray.value == "ray" || !points_at_local_minio(&s3.value) {
         return None;
     }
-    let location = match &ray.origin {
-        Origin::File { path, line } => Some(Location::new(path.clone(), *line, 1)),
-        _ => None,
-    };
+    let location = ray.origin.line_start();
     Some(Finding::warning(
         location,
         Some("RAY_HEAD_NODE_HOST"),

@@ -54,6 +54,14 @@ pub enum Origin {
 }
 
 impl Origin {
+    /// The start of the line it names, when it is a line of a conf file (for findings).
+    pub fn line_start(&self) -> Option<Location> {
+        match self {
+            Origin::File { path, line } => Some(Location::new(path.clone(), *line, 1)),
+            _ => None,
+        }
+    }
+
     /// The origin of an entry parsed at `location`.
     pub fn from_location(location: &Location) -> Self {
         Origin::File { path: location.path.clone(), line: location.line }

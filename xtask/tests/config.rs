@@ -326,3 +326,42 @@ fn an_unchanged_build_env_is_left_in_place_and_a_changed_one_replaced() {
     sandbox.run(&["config-generate-env"]).assert_ok();
     assert!(sandbox.read_env().contains("\nS3_BUCKET=changed\n"));
 }
+
+#[test]
+fn help_lists_every_task_with_a_line_and_explains_each() {
+    let sandbox = Sandbox::new();
+    let help = sandbox.run(&["--help"]);
+    help.assert_ok();
+    let tasks = [
+        "config-generate-key",
+        "config-generate-env",
+        "config-clean",
+        "config-check",
+        "config-show",
+        "local-up",
+        "local-down",
+        "local-logs",
+        "start-lumigator",
+        "start-lumigator-postgres",
+        "start-lumigator-build",
+        "start-lumigator-build-postgres",
+        "start-lumigator-external-services",
+        "stop-lumigator",
+        "clean-docker-buildcache",
+        "clean-docker-containers",
+        "clean-docker-images",
+        "clean-docker-all",
+        "doctor",
+        "secret-set",
+        "secret-list",
+        "secret-delete",
+    ];
+    for task in tasks {
+        let line = help.stdout.lines().find(|l| l.trim_start().starts_with(&format!("{task} ")));
+        let described = line.is_some_and(|l| l.trim_start()[task.len()..].trim().len() > 10);
+        assert!(described, "`--help` lists {task} with a description:\n{}", help.stdout);
+        let own = sandbox.run(&[task, "--help"]);
+        own.assert_ok();
+        assert!(own.stdout.contains(&format!("Usage: cargo xtask {task}")), "{task} --help:\n{}", own.stdout);
+    }
+}

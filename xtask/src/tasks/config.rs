@@ -71,7 +71,7 @@ pub fn generate_env_with(ctx: &Context, derive: impl FnOnce(&mut ResolvedConfig)
     if config.has_errors() {
         discard_build(ctx);
         let count = config.findings.iter().filter(|f| f.is_error()).count();
-        ctx.ui.error(format!("the configuration has {count} error(s): {} not written", rel_env(ctx)));
+        ctx.ui.error(format!("the configuration has {count} error(s): {} not written", ctx.project.env_file.display()));
         return Err(TaskError::Reported(1));
     }
     derive(&mut config.resolved);
@@ -88,7 +88,7 @@ pub fn generate_env_with(ctx: &Context, derive: impl FnOnce(&mut ResolvedConfig)
         discard_build(ctx);
         return Err(err.into());
     }
-    ctx.ui.status(format!("wrote {} ({} settings)", rel_env(ctx), config.resolved.entries.len()));
+    ctx.ui.status(format!("wrote {} ({} settings)", ctx.project.env_file.display(), config.resolved.entries.len()));
     Ok(config)
 }
 
@@ -99,10 +99,6 @@ pub fn generate_env(ctx: &Context) -> Result<Configuration, TaskError> {
     // The file is complete either way; a signal that came meanwhile still ends the run as one.
     crate::process::stop_if_interrupted()?;
     Ok(config)
-}
-
-fn rel_env(ctx: &Context) -> String {
-    ctx.project.env_file.display().to_string()
 }
 
 fn discard_build(ctx: &Context) {

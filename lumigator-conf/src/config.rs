@@ -15,6 +15,10 @@ pub enum KeyAccess {
     CreateIfMissing,
     /// Change nothing on disk; a missing key shows as not yet created.
     ReadOnly,
+    /// Do not read the key at all: `LUMIGATOR_SECRET_KEY` resolves empty, as before the key is
+    /// created. For `doctor`, which checks the key on its own row (an invalid key must not hide the
+    /// configuration's findings) and hands the configuration to Compose without it.
+    Skip,
 }
 
 /// A loaded configuration: its sources, the resolved values and what the checks found.
@@ -54,6 +58,7 @@ impl Configuration {
                 (Some(key), events)
             }
             KeyAccess::ReadOnly => (key::read(user)?, KeyEvents::default()),
+            KeyAccess::Skip => (None, KeyEvents::default()),
         };
         let merged = MergedConfig::merge(&defaults, user_conf.as_ref(), key.as_ref(), &user.key_file);
         let resolved = ResolvedConfig::resolve(&merged, env)?;

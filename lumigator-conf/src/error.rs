@@ -76,6 +76,13 @@ impl Error {
     }
 }
 
+impl Error {
+    /// What to do about the error, when there is advice beyond its message.
+    pub fn help(&self) -> Option<String> {
+        None
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -43,3 +43,6 @@ pub use resolve::{ResolvedConfig, ResolvedEntry};
 
 /// The name under which the secret key reaches the backend.
 pub const SECRET_KEY_VAR: &str = "LUMIGATOR_SECRET_KEY";
+
+/// Shown instead of a secret value, everywhere a value could be printed.
+pub const REDACTED: &str = "********";

@@ -1,12 +1,15 @@
-//! What every task works with: the project, the user's files, the UI, and the dry-run switch.
+//! What every task works with: the project, the user's files, the messages, the runner, and the
+//! dry-run switch.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
+use lumigator_conf::lock::ProjectLock;
 use lumigator_conf::{ProjectPaths, UserPaths};
 
 use crate::cli::GlobalArgs;
+use crate::error::TaskError;
+use crate::runner::{Cmd, Echo, Runner};
+use crate::signals;
 use crate::ui::Ui;
 
 /// Shared state of one `cargo xtask` run, built once from the global arguments.
@@ -19,8 +22,8 @@ pub struct Context {
     pub ui: Ui,
     /// Print instead of doing.
     pub dry_run: bool,
-    /// Runs commands from the project root.
-    pub sh: xshell::Shell,
+    /// Runs commands.
+    pub runner: Runner,
 }
 
 /// This workspace's root, found once from where Cargo built us.
@@ -30,80 +33,70 @@ fn workspace_root() -> PathBuf {
 }
 
 impl Context {
-    pub fn new(args: &GlobalArgs, ui: Ui) -> Result<Self, TaskError> {
+    /// The context for `args`: the project must hold a `.default.conf`.
+    pub fn new(args: &GlobalArgs) -> Result<Self, TaskError> {
+        let ui = Ui::new(args.quiet);
         let root = match &args.project_dir {
-            Some(dir) => std::path::absolute(dir)
-                .map_err(|err| TaskError::Failed(format!("{}: cannot use as --project-dir: {err}", dir.display())))?,
+            Some(dir) => std::path::absolute(dir).map_err(|err| {
+                TaskError::usage(
+                    format!("{}: cannot use as --project-dir: {err}", dir.display()),
+                    "give a folder that exists",
+                )
+            })?,
             None => workspace_root(),
         };
         let project = ProjectPaths::new(&root);
         // Only "is there anything": a .default.conf that is a directory or a FIFO is reported,
         // with what it is, when it is read.
         if std::fs::symlink_metadata(&project.default_conf).is_err() {
-            return Err(TaskError::Failed(format!(
-                "{}: no .default.conf here; --project-dir must point at a Lumigator checkout",
-                root.display()
-            )));
+            return Err(TaskError::usage(
+                format!("{}: no .default.conf here", root.display()),
+                "--project-dir must point at a Lumigator checkout",
+            ));
         }
         let user = UserPaths::from_home()?;
-        let sh = xshell::Shell::new().map_err(|err| TaskError::Failed(format!("cannot start: {err}")))?;
-        sh.change_dir(&project.root);
-        Ok(Context { project, user, ui, dry_run: args.dry_run, sh })
+        let echo = match (args.quiet, args.verbose) {
+            (true, _) => Echo::Quiet,
+            (false, true) => Echo::Verbose,
+            (false, false) => Echo::Normal,
+        };
+        Ok(Context { project, user, ui, dry_run: args.dry_run, runner: Runner::new(echo, ui) })
     }
-}
 
-impl Context {
     /// Takes the project's lock for a task that writes build/ or runs Compose; a dry run, which
     /// changes nothing, takes none. Fails at once when another task holds it.
-    pub fn lock_project(&self) -> Result<Option<lumigator_conf::lock::ProjectLock>, TaskError> {
+    pub fn lock_project(&self) -> Result<Option<ProjectLock>, TaskError> {
         if self.dry_run {
             return Ok(None);
         }
-        Ok(Some(lumigator_conf::lock::ProjectLock::try_acquire(&self.project)?))
-    }
-}
-
-/// Why a task failed.
-#[derive(Debug)]
-pub enum TaskError {
-    /// The configuration library failed.
-    Conf(lumigator_conf::Error),
-    /// A failure described in one message.
-    Failed(String),
-    /// The task already printed why it failed; exit with this code.
-    Reported(u8),
-    /// A signal stopped the task between two steps; exit with 128 + the signal.
-    Interrupted(u8),
-}
-
-impl TaskError {
-    /// Whether the task already told the user.
-    pub fn already_reported(&self) -> bool {
-        matches!(self, TaskError::Reported(_))
+        Ok(Some(ProjectLock::try_acquire(&self.project)?))
     }
 
-    /// The process exit code for this failure.
-    pub fn exit_code(&self) -> ExitCode {
-        match self {
-            TaskError::Reported(code) | TaskError::Interrupted(code) => ExitCode::from(*code),
-            _ => ExitCode::FAILURE,
+    /// A command run from the project's root.
+    pub fn cmd(&self, program: &str) -> Cmd {
+        Cmd::new(&self.project.root, program)
+    }
+
+    /// Runs `steps` in order, stopping at the first failure (with its status), or with
+    /// `--dry-run` prints them as the plan on stdout and runs nothing.
+    pub fn run_steps(&self, steps: &[Cmd]) -> Result<(), TaskError> {
+        signals::defer_interruptions();
+        if self.dry_run {
+            self.print_plan(steps);
+            return Ok(());
         }
-    }
-}
-
-impl fmt::Display for TaskError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TaskError::Conf(err) => err.fmt(f),
-            TaskError::Failed(message) => f.write_str(message),
-            TaskError::Reported(code) => write!(f, "failed with exit status {code}"),
-            TaskError::Interrupted(code) => write!(f, "interrupted (exit status {code})"),
+        for step in steps {
+            self.runner.run_checked(step)?;
         }
+        Ok(())
     }
-}
 
-impl From<lumigator_conf::Error> for TaskError {
-    fn from(err: lumigator_conf::Error) -> Self {
-        TaskError::Conf(err)
+    /// `steps` as the plan of a dry run, on stdout.
+    pub fn print_plan(&self, steps: &[Cmd]) {
+        let mut plan = String::from("would run:\n");
+        for step in steps {
+            plan.push_str(&step.to_shell());
+        }
+        self.ui.out(plan);
     }
 }

@@ -1,47 +1,101 @@
-//! The task's own messages: short, on stderr, coloured only on a terminal and never with NO_COLOR.
+//! The task's own messages. Diagnostics and progress go to stderr, results (tables, plans, JSON,
+//! listings) to stdout, as the README's output contract says.
+//!
+//! Colour goes through anstream, the same streams clap prints its help and errors with, so
+//! `NO_COLOR`, `CLICOLOR=0`, `CLICOLOR_FORCE=1` and `TERM=dumb` act on our messages exactly as on
+//! clap's: styles are written always and stripped by the stream when colour is off.
 
 use std::fmt::Display;
-use std::io::IsTerminal;
+use std::io::Write;
 
+use anstyle::{AnsiColor, Style};
 use lumigator_conf::{Finding, Severity};
 
+use crate::error::TaskError;
+
+const ERROR: Style = AnsiColor::Red.on_default().bold();
+const WARNING: Style = AnsiColor::Yellow.on_default().bold();
+const STATUS: Style = AnsiColor::Green.on_default().bold();
+const HELP: Style = AnsiColor::Cyan.on_default().bold();
+const COMMAND: Style = Style::new().bold();
+const DIM: Style = Style::new().dimmed();
+
+/// `count` and `noun`, with the noun's plural when count is not 1: "1 error", "2 warnings".
+pub fn plural(count: usize, noun: &str) -> String {
+    match (count, noun) {
+        (1, _) => format!("1 {noun}"),
+        (_, "process") => format!("{count} processes"),
+        _ => format!("{count} {noun}s"),
+    }
+}
+
+/// `text` with control characters escaped (`\n`, `\u{1b}`), so that text from elsewhere (a
+/// backend's message, a description) cannot move the cursor or change the terminal's colours.
+pub fn printable(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+}
+
 /// Where and how messages are printed.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Ui {
-    color: bool,
+    quiet: bool,
 }
 
 impl Ui {
-    /// Colour when stderr is a terminal and `NO_COLOR` is unset or empty (no-color.org).
-    pub fn from_env() -> Self {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Ui { color: !no_color && std::io::stderr().is_terminal() }
-    }
-
-    fn paint(&self, code: &str, text: &str) -> String {
-        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+    /// Messages for a run; `quiet` drops progress lines (warnings and errors stay).
+    pub fn new(quiet: bool) -> Self {
+        Ui { quiet }
     }
 
     /// A step the task took.
     pub fn status(&self, message: impl Display) {
-        eprintln!("{} {message}", self.paint("1;32", "xtask:"));
+        if !self.quiet {
+            anstream::eprintln!("{STATUS}xtask:{STATUS:#} {message}");
+        }
     }
 
     /// Something the user should look at.
     pub fn warning(&self, message: impl Display) {
-        eprintln!("{} {message}", self.paint("1;33", "warning:"));
+        anstream::eprintln!("{WARNING}warning:{WARNING:#} {message}");
     }
 
-    /// Why the task failed.
-    pub fn error(&self, message: impl Display) {
-        eprintln!("{} {message}", self.paint("1;31", "error:"));
+    /// A problem found along the way (the task fails after saying all of them), with its fix.
+    pub fn problem(&self, what: impl Display, help: Option<&str>) {
+        let mut err = anstream::stderr().lock();
+        let _ = writeln!(err, "{ERROR}error:{ERROR:#} {what}");
+        if let Some(help) = help {
+            let _ = writeln!(err, "{HELP}help:{HELP:#} {help}");
+        }
+    }
+
+    /// Why the task failed: `error: what`, then `help: what to do` on its own line. Prints
+    /// nothing for an error the task already reported.
+    pub fn error(&self, err: &TaskError) {
+        if let Some(what) = err.what() {
+            self.problem(what, err.help().as_deref());
+        }
+    }
+
+    /// A command about to run, as make echoed it; `changes` (folder, environment) with `--verbose`.
+    pub fn command(&self, line: &str, changes: Option<&str>) {
+        match changes {
+            Some(changes) => anstream::eprintln!("{COMMAND}${COMMAND:#} {line}  {DIM}({changes}){DIM:#}"),
+            None => anstream::eprintln!("{COMMAND}${COMMAND:#} {line}"),
+        }
+    }
+
+    /// Text that is the task's result, on stdout, exactly as given: results carry no styles, and
+    /// anstream would strip escape sequences that are part of a value.
+    pub fn out(&self, text: impl Display) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = write!(stdout, "{text}");
+        let _ = stdout.flush();
     }
 
     /// Configuration findings, `path:line:col: severity: KEY: message` as compilers print them.
     /// Every error is printed; past `max_warnings` warnings, one line says how many more there are.
     pub fn findings(&self, findings: &[Finding], max_warnings: usize) {
-        use std::io::Write;
-        let mut out = std::io::BufWriter::new(std::io::stderr().lock());
+        let mut out = anstream::stderr().lock();
         let mut warnings = 0;
         for finding in findings {
             if !finding.is_error() {
@@ -50,22 +104,36 @@ impl Ui {
                     continue;
                 }
             }
-            let (code, label) = match finding.severity {
-                Severity::Error => ("1;31", "error:"),
-                Severity::Warning => ("1;33", "warning:"),
+            let (style, label) = match finding.severity {
+                Severity::Error => (ERROR, "error:"),
+                Severity::Warning => (WARNING, "warning:"),
             };
-            let label = self.paint(code, label);
             let _ = match &finding.location {
-                Some(location) => {
-                    writeln!(out, "{location}: {label} {}", Finding { location: None, ..finding.clone() })
-                }
-                None => writeln!(out, "{label} {finding}"),
+                Some(location) => writeln!(
+                    out,
+                    "{location}: {style}{label}{style:#} {}",
+                    Finding { location: None, ..finding.clone() }
+                ),
+                None => writeln!(out, "{style}{label}{style:#} {finding}"),
             };
         }
         if warnings > max_warnings {
-            let label = self.paint("1;33", "warning:");
-            let more = warnings - max_warnings;
-            let _ = writeln!(out, "{label} ... and {more} more warning(s): `cargo xtask config-check` lists them all");
+            let more = plural(warnings - max_warnings, "more warning");
+            let _ =
+                writeln!(out, "{WARNING}warning:{WARNING:#} ... and {more}: `cargo xtask config-check` lists them all");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plural;
+
+    #[test]
+    fn plurals() {
+        assert_eq!(plural(0, "error"), "0 errors");
+        assert_eq!(plural(1, "error"), "1 error");
+        assert_eq!(plural(2, "warning"), "2 warnings");
+        assert_eq!(plural(3, "process"), "3 processes");
     }
 }

@@ -1,46 +1,48 @@
 //! The Makefile's `clean-docker-*` targets: Docker build cache, Lumigator's containers and images.
 
-use crate::context::{Context, TaskError};
-use crate::docker;
-use crate::process::{self, Step};
-use crate::tasks::compose::run_plain;
+use crate::checks;
+use crate::cli::DockerCleanTask;
+use crate::context::Context;
+use crate::error::TaskError;
+use crate::runner::Cmd;
+use crate::signals;
 
 /// `docker container prune` filter for Lumigator's containers.
 const CONTAINER_FILTER: &str = "label=ai.mozilla.product_name=lumigator";
 /// Lumigator's published images.
 const IMAGE_REFERENCE: &str = "mzdotai/*";
 
-fn docker_step(ctx: &Context, args: &[&str]) -> Step {
-    let mut argv = vec!["docker".to_string()];
-    argv.extend(args.iter().map(|a| a.to_string()));
-    Step::new(&ctx.project.root, argv)
-}
-
-fn require_docker(ctx: &Context) -> Result<(), TaskError> {
-    if ctx.dry_run {
-        return Ok(());
+/// Runs a clean-docker task.
+pub fn run(ctx: &Context, task: &DockerCleanTask) -> Result<(), TaskError> {
+    if !ctx.dry_run {
+        checks::docker::require_docker(ctx)?;
+        signals::stop_if_interrupted()?;
     }
-    docker::require_docker_cli(&ctx.sh)?;
-    docker::require_daemon(&ctx.sh)?;
-    process::stop_if_interrupted()
-}
-
-fn with_yes(mut args: Vec<&'static str>, yes: bool) -> Vec<&'static str> {
-    if yes {
-        args.push("-f");
+    match task {
+        DockerCleanTask::Buildcache => ctx.run_steps(&[buildcache(ctx)]),
+        DockerCleanTask::Containers(args) => ctx.run_steps(&[containers(ctx, args.yes)]),
+        DockerCleanTask::Images(args) => ctx.run_steps(&images(ctx, args.yes)?),
+        DockerCleanTask::All(args) => {
+            ctx.run_steps(&[buildcache(ctx)])?;
+            ctx.run_steps(&[containers(ctx, args.yes)])?;
+            ctx.run_steps(&images(ctx, args.yes)?)
+        }
     }
-    args
 }
 
-fn buildcache_steps(ctx: &Context) -> Vec<Step> {
-    vec![docker_step(ctx, &["builder", "prune", "--all", "-f"])]
+fn with_yes(cmd: Cmd, yes: bool) -> Cmd {
+    if yes { cmd.args(["-f"]) } else { cmd }
 }
 
-fn containers_steps(ctx: &Context, yes: bool) -> Vec<Step> {
-    vec![docker_step(ctx, &with_yes(vec!["container", "prune", "--filter", CONTAINER_FILTER], yes))]
+fn buildcache(ctx: &Context) -> Cmd {
+    ctx.cmd("docker").args(["builder", "prune", "--all", "-f"])
 }
 
-fn images_steps(ctx: &Context, yes: bool) -> Result<Vec<Step>, TaskError> {
+fn containers(ctx: &Context, yes: bool) -> Cmd {
+    with_yes(ctx.cmd("docker").args(["container", "prune", "--filter", CONTAINER_FILTER]), yes)
+}
+
+fn images(ctx: &Context, yes: bool) -> Result<Vec<Cmd>, TaskError> {
     let mut steps = Vec::new();
     let images = if ctx.dry_run {
         vec![format!("<each image listed by: docker image ls --filter reference={IMAGE_REFERENCE}>")]
@@ -48,48 +50,21 @@ fn images_steps(ctx: &Context, yes: bool) -> Result<Vec<Step>, TaskError> {
         list_images(ctx)?
     };
     if !images.is_empty() {
-        let mut argv = vec!["docker".to_string(), "rmi".to_string()];
-        argv.extend(images);
-        steps.push(Step::new(&ctx.project.root, argv));
+        steps.push(ctx.cmd("docker").args(["rmi".to_string()].into_iter().chain(images)));
     }
-    steps.push(docker_step(ctx, &with_yes(vec!["image", "prune"], yes)));
+    steps.push(with_yes(ctx.cmd("docker").args(["image", "prune"]), yes));
     Ok(steps)
 }
 
 fn list_images(ctx: &Context) -> Result<Vec<String>, TaskError> {
     let reference = format!("reference={IMAGE_REFERENCE}");
-    let format = "{{.Repository}}:{{.Tag}}";
-    let listing = xshell::cmd!(ctx.sh, "docker image ls --filter {reference} --format {format}")
-        .quiet()
-        .read()
-        .map_err(|err| TaskError::Failed(format!("cannot list Lumigator's images: {err}")))?;
+    let ls = ctx.cmd("docker").args(["image", "ls", "--filter", &reference, "--format", "{{.Repository}}:{{.Tag}}"]);
+    let out = ctx.runner.output(&ls)?;
+    if !out.status.success() {
+        return Err(TaskError::Command { command: ls.line(), code: crate::runner::exit_code(out.status) });
+    }
+    let listing = String::from_utf8_lossy(&out.stdout);
     let mut images: Vec<String> = listing.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect();
     images.dedup();
     Ok(images)
-}
-
-/// `clean-docker-buildcache`.
-pub fn buildcache(ctx: &Context) -> Result<(), TaskError> {
-    require_docker(ctx)?;
-    run_plain(ctx, buildcache_steps(ctx))
-}
-
-/// `clean-docker-containers`.
-pub fn containers(ctx: &Context, yes: bool) -> Result<(), TaskError> {
-    require_docker(ctx)?;
-    run_plain(ctx, containers_steps(ctx, yes))
-}
-
-/// `clean-docker-images`.
-pub fn images(ctx: &Context, yes: bool) -> Result<(), TaskError> {
-    require_docker(ctx)?;
-    run_plain(ctx, images_steps(ctx, yes)?)
-}
-
-/// `clean-docker-all`: the three above, stopping at the first failure.
-pub fn all(ctx: &Context, yes: bool) -> Result<(), TaskError> {
-    require_docker(ctx)?;
-    run_plain(ctx, buildcache_steps(ctx))?;
-    run_plain(ctx, containers_steps(ctx, yes))?;
-    run_plain(ctx, images_steps(ctx, yes)?)
 }

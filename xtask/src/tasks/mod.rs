@@ -1,7 +1,9 @@
-//! One module per concern; each task is a plain function over a [`crate::context::Context`].
+//! One module per task or family of tasks; each is a plain function over a
+//! [`crate::context::Context`]. Tasks do not import one another: what two tasks share lives
+//! outside `tasks` (the env step, the checks, the compose command lines).
 
 pub mod clean_docker;
-pub mod compose;
 pub mod config;
 pub mod doctor;
 pub mod secrets;
+pub mod stack;

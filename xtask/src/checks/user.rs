@@ -1,0 +1,57 @@
+//! The user's folder, `~/.lumigator`, and the secret key in it.
+
+use std::fs;
+use std::io::ErrorKind;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use lumigator_conf::{Error, key};
+
+use crate::context::Context;
+use crate::verdict::Verdict;
+
+fn mode_of(path: &Path) -> Option<u32> {
+    fs::metadata(path).ok().map(|m| m.permissions().mode() & 0o777)
+}
+
+/// `~/.lumigator`: a private folder, or not there yet.
+pub fn user_dir(ctx: &Context) -> Verdict {
+    let dir = &ctx.user.dir;
+    match fs::metadata(dir) {
+        Err(err) if err.kind() == ErrorKind::NotFound => {
+            Verdict::ok(format!("{} will be created (mode 700) by the first start", dir.display()))
+        }
+        Err(err) => Verdict::problem(format!("{}: cannot read: {err}", dir.display()), "make it readable by you"),
+        Ok(meta) if !meta.is_dir() => Verdict::problem(
+            format!("{} exists but is not a folder", dir.display()),
+            "move that file out of the way: Lumigator keeps your settings and secret key there",
+        ),
+        Ok(meta) => match meta.permissions().mode() & 0o777 {
+            mode if mode & 0o077 != 0 => Verdict::warning(
+                format!("{} has mode {mode:o}, open to other users", dir.display()),
+                format!("run `chmod 700 {}` (the next start does it too)", dir.display()),
+            ),
+            mode => Verdict::ok(format!("{} (mode {mode:o})", dir.display())),
+        },
+    }
+}
+
+/// The secret key: valid and private, or not created yet.
+pub fn secret_key(ctx: &Context) -> Verdict {
+    let path = &ctx.user.key_file;
+    match key::read(&ctx.user) {
+        Ok(None) => Verdict::ok(format!("{} will be created by the first start", path.display())),
+        Ok(Some(_)) => match mode_of(path) {
+            Some(mode) if mode & 0o077 != 0 => Verdict::warning(
+                format!("{} is valid but has mode {mode:o}, readable by other users", path.display()),
+                format!("run `chmod 600 {}` (the next start does it too)", path.display()),
+            ),
+            mode => Verdict::ok(format!("{} is valid (mode {:o})", path.display(), mode.unwrap_or(0o600))),
+        },
+        Err(Error::UserDirNotADirectory { .. }) => Verdict::skipped("needs the user folder"),
+        Err(err) => {
+            let fix = err.help().unwrap_or_else(|| "make the key file a regular file you can read".to_string());
+            Verdict::problem(err.to_string(), fix)
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! Command-line arguments: every task is an enum variant, grouped by what it is about. This module
+//! only describes arguments; it imports no task, and tasks import it.
+//!
+//! clap lists subcommands under one heading, so [`command`] renders the task list itself, one
+//! heading per group of [`GROUPS`], from the same clap definitions (names and help lines).
+
+pub mod secrets;
+pub mod table;
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use clap::{ArgMatches, Args, Command, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+
+use crate::compose::ComposeTarget;
+pub use secrets::SecretTask;
+use table::{Table, TaskTable};
+
+/// Lumigator's developer tasks: configure and run the local Docker Compose stack.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", version, max_term_width = 100)]
+#[command(subcommand_value_name = "TASK")]
+pub struct Cli {
+    /// Options every task takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The task to run.
+    #[command(subcommand)]
+    pub task: Task,
+}
+
+/// Options every task takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The Lumigator checkout to work on (it must hold a .default.conf) [default: this workspace]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub project_dir: Option<PathBuf>,
+    /// Print what the task would run and write (on stdout), with secrets redacted, and change nothing
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// Do not echo the commands the task runs, nor its progress (warnings and errors stay)
+    #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Echo every command, probes included, with its folder and environment changes
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
+}
+
+/// The tasks, by group; each group is listed under its own heading in `--help`.
+#[derive(Debug, Subcommand)]
+pub enum Task {
+    /// Starting, stopping and watching the stack.
+    #[command(flatten)]
+    Stack(StackTask),
+    /// The configuration and the secret key.
+    #[command(flatten)]
+    Config(ConfigTask),
+    /// Removing Docker objects and generated files.
+    #[command(flatten)]
+    Clean(CleanTask),
+    /// Provider API keys in the running backend.
+    #[command(flatten)]
+    Secret(SecretTask),
+    /// Checking the machine.
+    #[command(flatten)]
+    Diagnostics(DiagnosticsTask),
+}
+
+/// A group of tasks under one heading of `--help`.
+pub struct Group {
+    /// The heading.
+    pub heading: &'static str,
+    /// Adds the group's tasks to a command (its `Subcommand::augment_subcommands`).
+    pub tasks: fn(Command) -> Command,
+}
+
+/// The groups, in the order `--help` lists them. A test checks that every task is in one.
+pub const GROUPS: [Group; 5] = [
+    Group { heading: "Stack", tasks: StackTask::augment_subcommands },
+    Group { heading: "Configuration", tasks: ConfigTask::augment_subcommands },
+    Group { heading: "Cleaning", tasks: CleanTask::augment_subcommands },
+    Group { heading: "Secrets", tasks: SecretTask::augment_subcommands },
+    Group { heading: "Diagnostics", tasks: DiagnosticsTask::augment_subcommands },
+];
+
+/// Starting, stopping and watching the stack.
+#[derive(Debug, Subcommand)]
+pub enum StackTask {
+    /// The Makefile's Compose targets.
+    #[command(flatten)]
+    Compose(Table<ComposeTarget>),
+    /// Show the stack's logs
+    LocalLogs,
+}
+
+/// The configuration and the secret key.
+#[derive(Debug, Subcommand)]
+pub enum ConfigTask {
+    /// Create ~/.lumigator/lumigator.key if it is missing, and fix the modes of the key and its folder
+    ///
+    /// The key encrypts the secrets Lumigator stores. It is 32 random bytes from the operating
+    /// system, base64-encoded, created once with mode 0600 in a 0700 folder. An existing key is
+    /// never replaced; an invalid one is reported and left as it is.
+    #[command(name = "config-generate-key")]
+    GenerateKey,
+    /// Merge .default.conf, ~/.lumigator/user.conf and the secret key into build/.env
+    ///
+    /// Removes earlier build files, runs the key step, merges (user.conf wins), resolves ${VAR}
+    /// references, checks the result like config-check and, when there is no error, writes
+    /// build/.env atomically with mode 0600. On an error nothing is written and build/ is removed.
+    #[command(name = "config-generate-env")]
+    GenerateEnv,
+    /// Check the configuration: value types, unknown settings, API keys in conf files
+    ///
+    /// Exits non-zero when a value has the wrong type or a conf file holds a provider API key;
+    /// warns about unknown keys in user.conf (suggesting the closest setting), undefined
+    /// variables, and an external Ray cluster paired with the local MinIO. Changes nothing.
+    #[command(name = "config-check")]
+    Check(CheckArgs),
+    /// Show the merged settings in order, with the file and line each value comes from
+    ///
+    /// Like `git config --list --show-origin`. Secrets are shown as ******** unless --reveal.
+    /// Changes nothing on disk.
+    #[command(name = "config-show")]
+    Show(ShowArgs),
+}
+
+/// Removing Docker objects and generated files.
+#[derive(Debug, Subcommand)]
+pub enum CleanTask {
+    /// Remove build/ (it holds a copy of the secret key while the stack runs)
+    ConfigClean,
+    /// The Makefile's clean-docker targets.
+    #[command(flatten)]
+    Docker(DockerCleanTask),
+}
+
+/// The Makefile's clean-docker targets.
+#[derive(Debug, Subcommand)]
+pub enum DockerCleanTask {
+    /// Remove Docker's whole build cache (`docker builder prune --all`)
+    #[command(name = "clean-docker-buildcache")]
+    Buildcache,
+    /// Remove stopped Lumigator containers (by their product label)
+    #[command(name = "clean-docker-containers")]
+    Containers(YesArgs),
+    /// Remove Lumigator's images (mzdotai/*) and dangling images
+    #[command(name = "clean-docker-images")]
+    Images(YesArgs),
+    /// Run all three clean-docker tasks
+    #[command(name = "clean-docker-all")]
+    All(YesArgs),
+}
+
+/// Checking the machine.
+#[derive(Debug, Subcommand)]
+pub enum DiagnosticsTask {
+    /// Check what a task needs from this machine, changing nothing: Docker, Compose, the engine's
+    /// memory and CPUs, free ports, the key, the configuration, the sources
+    ///
+    /// One row per check: ok, warning or problem, with what to do for each warning and problem.
+    /// Exits non-zero when the task would not start. The start tasks run the port, daemon and CPU
+    /// checks themselves after writing build/.env (`--skip-preflight` skips them).
+    Doctor(DoctorArgs),
+}
+
+/// Arguments of a compose task, whichever kind it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ComposeArgs {
+    /// `--gpus`: overrides `RAY_WORKER_GPUS` for this run.
+    pub gpus: Option<u32>,
+    /// `--skip-preflight` (start tasks only).
+    pub skip_preflight: bool,
+}
+
+impl TaskTable for ComposeTarget {
+    type Args = ComposeArgs;
+
+    fn long_about(self) -> Option<&'static str> {
+        self.spec().long_about
+    }
+
+    fn augment_args(self, cmd: Command) -> Command {
+        if self.stops() { GpuArgs::augment_args(cmd) } else { StartArgs::augment_args(cmd) }
+    }
+
+    fn args_from(self, matches: &ArgMatches) -> Result<ComposeArgs, clap::Error> {
+        if self.stops() {
+            let args = GpuArgs::from_arg_matches(matches)?;
+            Ok(ComposeArgs { gpus: args.gpus, skip_preflight: false })
+        } else {
+            let args = StartArgs::from_arg_matches(matches)?;
+            Ok(ComposeArgs { gpus: args.gpu.gpus, skip_preflight: args.skip_preflight })
+        }
+    }
+}
+
+/// Arguments of the tasks that run the stack.
+#[derive(Debug, Args)]
+pub struct GpuArgs {
+    /// Number of GPUs for Ray workers for this run, overriding RAY_WORKER_GPUS (1 or more adds the
+    /// GPU override and the GPU Ray image; 0 turns it off)
+    #[arg(long, value_name = "N")]
+    pub gpus: Option<u32>,
+}
+
+/// Arguments of the tasks that start the stack.
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    #[command(flatten)]
+    pub gpu: GpuArgs,
+    /// Start without the pre-flight checks (ports held by other programs, the daemon, the engine's
+    /// CPUs), which otherwise stop the task before Compose starts anything
+    #[arg(long)]
+    pub skip_preflight: bool,
+}
+
+/// Arguments of `doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The task to check for: any task that runs Compose
+    #[arg(long, value_name = "TASK", value_enum, default_value = "start-lumigator")]
+    pub task: ComposeTarget,
+    #[command(flatten)]
+    pub gpu: GpuArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// Arguments of the tasks that delete Docker objects.
+#[derive(Debug, Args)]
+pub struct YesArgs {
+    /// Do not ask for confirmation (passes -f to docker's prune commands)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people, on stderr (findings) or stdout (listings)
+    #[default]
+    Text,
+    /// For scripts: one JSON document on stdout, errors included, with a "schema" field
+    Json,
+}
+
+/// Arguments of `config-check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// Arguments of `config-show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// Show secret values (the secret key, passwords) instead of ********
+    #[arg(long)]
+    pub reveal: bool,
+}
+
+impl Task {
+    /// The output format the task was asked for: with JSON, even a failure is one JSON document on
+    /// stdout.
+    pub fn format(&self) -> Format {
+        match self {
+            Task::Config(ConfigTask::Check(args)) => args.format,
+            Task::Config(ConfigTask::Show(args)) => args.format,
+            Task::Diagnostics(DiagnosticsTask::Doctor(args)) => args.format,
+            Task::Secret(SecretTask::List(args)) => args.format,
+            _ => Format::Text,
+        }
+    }
+}
+
+/// The command line with the task list rendered under the headings of [`GROUPS`].
+pub fn command() -> Command {
+    let cmd = Cli::command();
+    let styles = cmd.get_styles().clone();
+    let (header, literal) = (styles.get_header(), styles.get_literal());
+    let groups: Vec<(&str, Command)> =
+        GROUPS.iter().map(|group| (group.heading, (group.tasks)(Command::new("group")))).collect();
+    let width = groups
+        .iter()
+        .flat_map(|(_, cmd)| cmd.get_subcommands())
+        .map(|task| task.get_name().chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut tasks = String::new();
+    for (heading, group) in &groups {
+        let _ = writeln!(tasks, "{header}{heading}:{header:#}");
+        for task in group.get_subcommands() {
+            let name = task.get_name();
+            let padding = " ".repeat(width - name.chars().count() + 2);
+            let about = task.get_about().map(|a| a.to_string()).unwrap_or_default();
+            let _ = writeln!(tasks, "  {literal}{name}{literal:#}{padding}{}", wrap(&about, width + 4, 100));
+        }
+        tasks.push('\n');
+    }
+    // clap's template language keeps an unknown `{word}` as written, so help lines need no
+    // escaping (a test checks that each one appears in the help as written).
+    let template = format!(
+        "{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{tasks}{header}Options:{header:#}\n{{options}}{{after-help}}"
+    );
+    cmd.help_template(template)
+}
+
+/// `text` wrapped at word boundaries to `width` columns, lines after the first indented by
+/// `indent` (the column where it starts).
+fn wrap(text: &str, indent: usize, width: usize) -> String {
+    let room = width.saturating_sub(indent).max(20);
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let line = lines.last_mut().expect("one line at least");
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > room {
+            lines.push(word.to_string());
+        } else {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    lines.join(&format!("\n{}", " ".repeat(indent)))
+}
+
+/// Parses the command line, exiting with clap's message (status 2) when it is unusable.
+pub fn parse() -> Cli {
+    let matches = command().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
+}

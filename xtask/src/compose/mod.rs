@@ -1,0 +1,81 @@
+//! Docker Compose command lines: which Compose program to call, and the arguments each compose
+//! task gives it, built exactly as the Makefile built them.
+
+pub mod target;
+
+use std::path::Path;
+
+use lumigator_conf::ResolvedConfig;
+
+use crate::host;
+pub use target::{Action, ComposeTarget};
+
+/// How to invoke Compose v2 on this machine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Compose {
+    /// `["docker", "compose"]` for the plugin, `["docker-compose"]` for a standalone v2.
+    pub argv: Vec<String>,
+    /// Its version, as it reports it (e.g. `2.40.3`).
+    pub version: String,
+}
+
+impl Compose {
+    /// The plugin form, assumed by dry runs (which run nothing, so nothing is probed).
+    pub fn assumed() -> Self {
+        Compose { argv: vec!["docker".into(), "compose".into()], version: "2".into() }
+    }
+}
+
+/// The full Compose command line of `target` (after the env step), as the Makefile built it.
+pub fn compose_argv(compose: &Compose, env_file: &Path, target: ComposeTarget, gpus: bool) -> Vec<String> {
+    let spec = target.spec();
+    let mut argv = compose.argv.clone();
+    argv.extend(["--env-file".to_string(), env_file.display().to_string()]);
+    if spec.local_profile {
+        argv.extend(["--profile".into(), "local".into()]);
+    }
+    if gpus {
+        argv.extend(["-f".into(), target::GPU.into()]);
+    }
+    for file in spec.files {
+        argv.extend(["-f".into(), file.to_string()]);
+    }
+    match spec.action {
+        Action::Up { detach, build, watch } => {
+            argv.push("up".into());
+            if watch {
+                argv.push("--watch".into());
+            }
+            if detach {
+                argv.push("-d".into());
+            }
+            if build {
+                argv.push("--build".into());
+            }
+        }
+        Action::Down => argv.push("down".into()),
+    }
+    argv
+}
+
+/// Adds the host-derived values; returns whether the GPU override is used. `gpus` overrides
+/// `RAY_WORKER_GPUS`.
+pub fn apply_host_values(resolved: &mut ResolvedConfig, gpus: Option<u32>) -> bool {
+    let use_gpus = match gpus {
+        Some(count) => {
+            resolved.set_derived("RAY_WORKER_GPUS", count.to_string(), "the --gpus flag");
+            count >= 1
+        }
+        None => resolved.get("RAY_WORKER_GPUS").is_some_and(|e| host::wants_gpus(&e.value)),
+    };
+    for (name, value) in host::derived_variables(use_gpus) {
+        resolved.set_derived(name, value, "the host (architecture, GPUs)");
+    }
+    use_gpus
+}
+
+/// The configuration keys exported in our environment. Compose prefers exported variables to
+/// `--env-file`, so these are removed from its environment: build/.env stays the one source.
+pub fn exported_keys(resolved: &ResolvedConfig) -> Vec<String> {
+    resolved.entries.iter().map(|e| e.key.clone()).filter(|k| std::env::var_os(k).is_some()).collect()
+}

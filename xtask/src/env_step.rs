@@ -1,0 +1,104 @@
+//! The env step every start runs before Compose, and `config-generate-env` runs alone: load and
+//! check the configuration, create the key if needed, and write build/.env. Not a task itself, so
+//! that the tasks that need it share it without importing one another.
+
+use lumigator_conf::config::{Configuration, KeyAccess};
+use lumigator_conf::key::KeyEvents;
+use lumigator_conf::render::render_env;
+use lumigator_conf::{REDACTED, ResolvedConfig, clean as build_files};
+
+use crate::context::Context;
+use crate::error::TaskError;
+use crate::signals;
+use crate::ui::plural;
+
+/// Tasks that do more than check print at most this many warnings; `config-check` prints all.
+pub const MAX_WARNINGS_ON_START: usize = 20;
+
+/// Reads a variable of our environment (what `${VAR}` falls back to).
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Says what the key step changed.
+pub fn report_key_events(ctx: &Context, events: &KeyEvents) {
+    if let Some(mode) = events.repaired_dir_mode {
+        ctx.ui.warning(format!("{} had mode {mode:o}, readable by others: set it to 700", ctx.user.dir.display()));
+    }
+    if let Some(mode) = events.repaired_key_mode {
+        ctx.ui.warning(format!("{} had mode {mode:o}, readable by others: set it to 600", ctx.user.key_file.display()));
+    }
+    if events.created_key {
+        ctx.ui.status(format!(
+            "created a new secret key at {} (back it up: without it, secrets stored by Lumigator cannot be read)",
+            ctx.user.key_file.display()
+        ));
+    }
+}
+
+/// A copy of `config` with every secret value replaced by [`REDACTED`].
+pub fn redacted(config: &ResolvedConfig) -> ResolvedConfig {
+    let mut copy = config.clone();
+    for entry in copy.entries.iter_mut().filter(|e| e.secret) {
+        entry.value = REDACTED.to_string();
+    }
+    copy
+}
+
+/// Clean, key, merge, resolve, check, write. `derive` adds values computed from the host before
+/// writing. On any error nothing is written and `build/` is removed, so no stale copy of an older
+/// configuration (or of the key) stays behind. With `--dry-run`, the file it would write is the
+/// plan, on stdout, with secrets redacted.
+pub fn generate_env(ctx: &Context, derive: impl FnOnce(&mut ResolvedConfig)) -> Result<Configuration, TaskError> {
+    signals::defer_interruptions();
+    let access = if ctx.dry_run { KeyAccess::ReadOnly } else { KeyAccess::CreateIfMissing };
+    let loaded = Configuration::load(&ctx.project, &ctx.user, access, &process_env);
+    let mut config = match loaded {
+        Ok(config) => config,
+        Err(err) => {
+            discard_build(ctx);
+            return Err(err.into());
+        }
+    };
+    report_key_events(ctx, &config.key_events);
+    ctx.ui.findings(&config.findings, MAX_WARNINGS_ON_START);
+    if config.has_errors() {
+        discard_build(ctx);
+        let count = config.findings.iter().filter(|f| f.is_error()).count();
+        return Err(TaskError::unmet(
+            format!("the configuration has {}: {} not written", plural(count, "error"), ctx.project.env_file.display()),
+            "fix the lines named above (`cargo xtask config-check` checks without starting anything)",
+        ));
+    }
+    derive(&mut config.resolved);
+    if ctx.dry_run {
+        let mut plan = String::new();
+        if !config.has_key {
+            plan.push_str(&format!("would create a new secret key at {}\n", ctx.user.key_file.display()));
+        }
+        plan.push_str(&format!("would write {} (mode 600), secrets redacted:\n", ctx.project.env_file.display()));
+        plan.push_str(&render_env(&redacted(&config.resolved)));
+        ctx.ui.out(plan);
+        return Ok(config);
+    }
+    let written = build_files::write_env(&ctx.project, &render_env(&config.resolved));
+    if let Err(err) = written {
+        discard_build(ctx);
+        return Err(err.into());
+    }
+    ctx.ui.status(format!(
+        "wrote {} ({})",
+        ctx.project.env_file.display(),
+        plural(config.resolved.entries.len(), "setting")
+    ));
+    Ok(config)
+}
+
+fn discard_build(ctx: &Context) {
+    if ctx.dry_run {
+        return;
+    }
+    if let Err(err) = build_files::clean(&ctx.project) {
+        ctx.ui.warning(err);
+    }
+}

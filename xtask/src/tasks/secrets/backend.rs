@@ -1,0 +1,256 @@
+//! The backend's secrets API (`/api/v1/settings/secrets/`) over HTTP, and its errors in the
+//! user's terms.
+//!
+//! The HTTP client is ureq with its default features off: a small, widely used, blocking HTTP/1.1
+//! client that needs no async runtime and, without TLS, compiles in seconds. The backend runs on
+//! this machine (`http://localhost:8000`), so TLS would only add compile time; `https://` URLs are
+//! refused with a clear message instead. Proxies from the environment are not used either: a key
+//! must go straight to the backend, never through a proxy in plain text.
+
+use std::time::Duration;
+
+use crate::cli::secrets::{BackendArgs, DEFAULT_API_URL};
+use crate::error::TaskError;
+use crate::tasks::secrets::value::SecretValue;
+use crate::ui::printable;
+
+/// The backend's secrets collection, below the API URL.
+const SECRETS_PATH: &str = "/api/v1/settings/secrets/";
+
+/// How long to wait for the backend to accept a connection: it is local, so a few seconds mean
+/// it is not there (or a firewall drops the packets).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Longest answer read from the backend; a list of secrets is a few kilobytes.
+const MAX_RESPONSE_BYTES: u64 = 1 << 20;
+
+/// The backend's HTTP API.
+pub struct Backend {
+    /// The API URL without a trailing `/`, as shown in messages.
+    pub base: String,
+    agent: ureq::Agent,
+    timeout: Duration,
+}
+
+/// A status and body the backend answered with.
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The body, as text (cut at 1 MiB).
+    pub body: String,
+}
+
+/// Why a request did not get the answer it wanted.
+pub enum RequestError {
+    /// No answer: the connection failed or timed out.
+    Transport(ureq::Error),
+    /// An error status, with what the request was for.
+    Status {
+        /// What the request was for ("store openai_api_key").
+        action: String,
+        /// The answer.
+        answer: Answer,
+    },
+}
+
+impl Backend {
+    /// A client for the backend at `--api-url`, which must be a plain `http://` URL.
+    pub fn new(args: &BackendArgs) -> Result<Self, TaskError> {
+        let base = args.api_url.trim_end_matches('/').to_string();
+        let scheme_end = base.find("://").map(|i| base[..i].to_ascii_lowercase());
+        match scheme_end.as_deref() {
+            Some("http") => {}
+            Some("https") => {
+                return Err(TaskError::usage(
+                    format!("--api-url {base}: https is not supported (the backend runs locally over plain http)"),
+                    "use http://, or an SSH tunnel to a remote backend",
+                ));
+            }
+            _ => {
+                return Err(TaskError::usage(
+                    format!("--api-url {base}: not an http:// URL"),
+                    format!("give an http:// URL, such as {DEFAULT_API_URL}"),
+                ));
+            }
+        }
+        let valid = ureq::http::Uri::try_from(base.as_str())
+            .is_ok_and(|uri| uri.host().is_some_and(|h| !h.is_empty()) && uri.query().is_none());
+        if !valid {
+            return Err(TaskError::usage(
+                format!("--api-url {base}: not a usable URL"),
+                format!("give one such as {DEFAULT_API_URL}"),
+            ));
+        }
+        let timeout = Duration::from_secs(args.timeout);
+        let agent = ureq::Agent::config_builder()
+            .timeout_connect(Some(CONNECT_TIMEOUT.min(timeout)))
+            .timeout_global(Some(timeout))
+            // Statuses are answers to explain, not transport errors.
+            .http_status_as_error(false)
+            // A redirect would resend the key somewhere else: report it instead of following it.
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .proxy(None)
+            .user_agent(concat!("lumigator-xtask/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .new_agent();
+        Ok(Backend { base, agent, timeout })
+    }
+
+    /// The URL of the secrets collection.
+    pub fn secrets_url(&self) -> String {
+        format!("{}{SECRETS_PATH}", self.base)
+    }
+
+    /// The URL of one secret; `name` has passed the name check or is a provider's.
+    pub fn secret_url(&self, name: &str) -> String {
+        format!("{}{SECRETS_PATH}{name}", self.base)
+    }
+
+    /// `GET url`.
+    pub fn get(&self, url: &str) -> Result<Answer, RequestError> {
+        Self::answer(self.agent.get(url).header("accept", "application/json").call())
+    }
+
+    /// `PUT url` with a JSON body.
+    pub fn put(&self, url: &str, json_body: String) -> Result<Answer, RequestError> {
+        Self::answer(
+            self.agent.put(url).header("accept", "application/json").content_type("application/json").send(json_body),
+        )
+    }
+
+    /// `DELETE url`.
+    pub fn delete(&self, url: &str) -> Result<Answer, RequestError> {
+        Self::answer(self.agent.delete(url).header("accept", "application/json").call())
+    }
+
+    fn answer(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<Answer, RequestError> {
+        let mut response = result.map_err(RequestError::Transport)?;
+        let status = response.status().as_u16();
+        // An unreadable body only costs the backend's explanation, never the status.
+        let body = response.body_mut().with_config().limit(MAX_RESPONSE_BYTES).read_to_string().unwrap_or_default();
+        Ok(Answer { status, body })
+    }
+}
+
+impl Answer {
+    /// This answer if its status says success, an error naming `action` otherwise.
+    pub fn check(self, action: &str) -> Result<Answer, RequestError> {
+        if (200..300).contains(&self.status) {
+            Ok(self)
+        } else {
+            Err(RequestError::Status { action: action.to_string(), answer: self })
+        }
+    }
+}
+
+impl RequestError {
+    /// The error in the user's terms; `value`, when the request carried one, is masked in
+    /// anything the backend said.
+    pub fn into_task_error(self, backend: &Backend, value: Option<&SecretValue>) -> TaskError {
+        let base = &backend.base;
+        match self {
+            RequestError::Transport(err) => transport_error(&err, base, backend.timeout),
+            RequestError::Status { action, answer } => {
+                let reason = ureq::http::StatusCode::from_u16(answer.status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .map(|r| format!(" {r}"))
+                    .unwrap_or_default();
+                let detail = backend_message(&answer.body, value);
+                let fix = (300..400)
+                    .contains(&answer.status)
+                    .then(|| "redirects are not followed: check --api-url".to_string());
+                TaskError::Backend {
+                    what: format!(
+                        "cannot {action}: the backend at {base} answered HTTP {}{reason}: {detail}",
+                        answer.status
+                    ),
+                    fix,
+                }
+            }
+        }
+    }
+}
+
+fn transport_error(err: &ureq::Error, base: &str, timeout: Duration) -> TaskError {
+    let error = |what: String, fix: &str| TaskError::Backend { what, fix: Some(fix.to_string()) };
+    let not_running = || {
+        error(format!("the Lumigator backend is not running at {base}"), "start it with `cargo xtask start-lumigator`")
+    };
+    match err {
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => not_running(),
+        ureq::Error::ConnectionFailed => not_running(),
+        ureq::Error::Timeout(ureq::Timeout::Connect) => error(
+            format!(
+                "the Lumigator backend at {base} did not accept a connection within {} s",
+                CONNECT_TIMEOUT.min(timeout).as_secs()
+            ),
+            "is it running, and is --api-url right?",
+        ),
+        ureq::Error::Timeout(_) => error(
+            format!("the Lumigator backend at {base} did not answer within {} s", timeout.as_secs()),
+            "it may still be starting (`cargo xtask local-logs` shows its logs); --timeout waits longer",
+        ),
+        ureq::Error::HostNotFound => error(format!("cannot find the host of {base}"), "check --api-url"),
+        other => {
+            TaskError::Backend { what: format!("cannot talk to the Lumigator backend at {base}: {other}"), fix: None }
+        }
+    }
+}
+
+/// What the backend said about an error, in its own words: FastAPI's `detail`, either a string
+/// or a list of validation errors (`loc` and `msg` of each; never `input`, which may echo the
+/// value). Anything else is shown as its first line. `value` is masked throughout.
+pub fn backend_message(body: &str, value: Option<&SecretValue>) -> String {
+    let message = match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(json) => match json.get("detail") {
+            Some(serde_json::Value::String(detail)) => detail.clone(),
+            Some(serde_json::Value::Array(entries)) => {
+                entries.iter().map(validation_message).collect::<Vec<_>>().join("; ")
+            }
+            Some(other) => other.to_string(),
+            None => first_line(body),
+        },
+        Err(_) => first_line(body),
+    };
+    let message = if message.trim().is_empty() { "no explanation given".to_string() } else { message };
+    let message = printable(&message);
+    match value {
+        Some(value) => value.mask_in(&message),
+        None => message,
+    }
+}
+
+fn validation_message(entry: &serde_json::Value) -> String {
+    let msg = entry.get("msg").and_then(|m| m.as_str()).unwrap_or("invalid");
+    let loc: Vec<String> = entry
+        .get("loc")
+        .and_then(|l| l.as_array())
+        .map(|parts| parts.iter().map(|p| p.as_str().map(str::to_string).unwrap_or_else(|| p.to_string())).collect())
+        .unwrap_or_default();
+    if loc.is_empty() { msg.to_string() } else { format!("{}: {msg}", loc.join(".")) }
+}
+
+fn first_line(body: &str) -> String {
+    let line = body.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    match line.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}...", &line[..cut]),
+        None => line.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_messages_use_detail_and_mask_the_value() {
+        let value = SecretValue::new("sk-hidden".to_string()).expect("valid");
+        assert_eq!(backend_message(r#"{"detail":"boom sk-hidden"}"#, Some(&value)), "boom ********");
+        let validation = r#"{"detail":[{"loc":["body","value"],"msg":"too long","input":"sk-hidden"}]}"#;
+        assert_eq!(backend_message(validation, Some(&value)), "body.value: too long");
+        assert_eq!(backend_message("Internal Server Error\n", None), "Internal Server Error");
+        assert_eq!(backend_message("", None), "no explanation given");
+    }
+}

@@ -1,0 +1,15 @@
+//! The tests of the `cargo xtask` binary, in one test binary: each module is a family of tasks,
+//! run for real (a temporary HOME and project, the real binary, a fake `docker` and `uv` on
+//! PATH); `e2e` needs a real Docker Engine and is opt-in (`--include-ignored`, which `.ci/run`
+//! passes after starting one).
+
+// Each module uses the part of the shared support it needs.
+#![allow(dead_code)]
+
+mod compose;
+mod config;
+mod doctor;
+mod e2e;
+mod hardening;
+mod secrets;
+mod support;

@@ -9,6 +9,7 @@ use lumigator_conf::{REDACTED, ResolvedConfig, clean as build_files};
 
 use crate::context::Context;
 use crate::error::TaskError;
+use crate::runner::EnvVar;
 use crate::signals;
 use crate::ui::plural;
 
@@ -101,4 +102,33 @@ fn discard_build(ctx: &Context) {
     if let Err(err) = build_files::clean(&ctx.project) {
         ctx.ui.warning(err);
     }
+}
+
+/// Loads and checks the configuration for a process that gets it in its environment (`run`, the
+/// test tasks with `--use-config`): the findings are printed as a start prints them, and errors
+/// stop the task before anything runs. Nothing is written but, with
+/// [`KeyAccess::CreateIfMissing`], the key.
+pub fn load_checked(ctx: &Context, access: KeyAccess) -> Result<Configuration, TaskError> {
+    let config = Configuration::load(&ctx.project, &ctx.user, access, &process_env)?;
+    report_key_events(ctx, &config.key_events);
+    ctx.ui.findings(&config.findings, MAX_WARNINGS_ON_START);
+    if config.has_errors() {
+        let count = config.findings.iter().filter(|f| f.is_error()).count();
+        return Err(TaskError::unmet(
+            format!("the configuration has {}", plural(count, "error")),
+            "fix the lines named above (`cargo xtask config-check` checks without starting anything)",
+        ));
+    }
+    Ok(config)
+}
+
+/// The resolved configuration as the environment of a child process, value for value, byte for
+/// byte: no file, no second parse. Secret values (the key, passwords) are marked so that no echo
+/// shows them.
+pub fn child_env(resolved: &ResolvedConfig) -> Vec<EnvVar> {
+    resolved
+        .entries
+        .iter()
+        .map(|entry| EnvVar { name: entry.key.clone(), value: entry.value.clone(), secret: entry.secret })
+        .collect()
 }

@@ -91,6 +91,12 @@ impl Cmd {
         self
     }
 
+    /// Sets variables, each shown or hidden as it says.
+    pub fn envs(mut self, vars: impl IntoIterator<Item = EnvVar>) -> Self {
+        self.env.extend(vars);
+        self
+    }
+
     /// Removes variables from the environment.
     pub fn env_remove(mut self, names: impl IntoIterator<Item = String>) -> Self {
         self.env_remove.extend(names);

@@ -10,25 +10,13 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use crate::support::fake_docker::{Call, FakeDocker};
-use crate::support::{Sandbox, repo_root};
+use crate::support::{Sandbox, repo_root, tasks};
 use serde_json::Value;
 
 /// The local image every test service runs (`pull_policy: never`): built by `.ci/docker-setup.sh`.
 const IMAGE: &str = "lumigator-test-busybox:local";
 const SETUP: &str = "run `bash .ci/docker-setup.sh` (as root): it installs Docker Engine and Compose v2, starts \
                      dockerd and builds the test image; `.ci/run` does it before the tests";
-
-/// The compose tasks, in the order of the Makefile.
-const COMPOSE_TASKS: [&str; 8] = [
-    "local-up",
-    "local-down",
-    "start-lumigator",
-    "start-lumigator-postgres",
-    "start-lumigator-build",
-    "start-lumigator-build-postgres",
-    "start-lumigator-external-services",
-    "stop-lumigator",
-];
 
 /// The settings the test stack passes through to both services (besides TRICKY_01..TRICKY_64).
 const PASSED_THROUGH: [&str; 5] =
@@ -555,7 +543,8 @@ fn every_compose_task_resolves_lumigators_compose_files_cleanly() {
     require_compose();
     let secrets = distinct_secrets();
     assert!(secrets.contains("AWS_SECRET_ACCESS_KEY="), "settings.toml marks the S3 secret as one:\n{secrets}");
-    let mut runs: Vec<(String, &str)> = COMPOSE_TASKS.iter().map(|task| (secrets.clone(), *task)).collect();
+    let compose_tasks = tasks::compose();
+    let mut runs: Vec<(String, &str)> = compose_tasks.iter().map(|task| (secrets.clone(), task.as_str())).collect();
     // Once with GPUs: the override file joins the command line and COMPUTE_TYPE turns -gpu.
     runs.push((format!("{secrets}RAY_WORKER_GPUS=1\n"), "start-lumigator"));
 

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 mod compose;
+mod compose_parity;
 mod config;
 mod doctor;
 mod e2e;

@@ -4,8 +4,6 @@
 //! `docker compose config --format json` with one env file, and any difference must be listed in
 //! `tests/compose-parity/allowed-differences.toml`, which must hold nothing that no longer occurs.
 //! The README section "Compose files: same stack as Lumigator's" lists the same entries.
-//!
-//! Self-contained on purpose: its own small helpers, no shared test module.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -16,6 +14,8 @@ use std::process::{Command, Output};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use tempfile::TempDir;
+
+use crate::support::{repo_root, tasks};
 
 const MAIN: &str = "docker-compose.yaml";
 const GPU: &str = "docker-compose.gpu.override.yaml";
@@ -30,18 +30,6 @@ const BASES: [(&str, bool, &[&str]); 4] = [
     ("dev", true, &[MAIN, DEV]),
     ("postgres", true, &[MAIN, POSTGRES]),
     ("external-services", false, &[MAIN]),
-];
-
-/// Each compose task and the combination it runs.
-const TASKS: [(&str, &str); 8] = [
-    ("local-up", "dev"),
-    ("local-down", "dev"),
-    ("start-lumigator", "start"),
-    ("start-lumigator-postgres", "postgres"),
-    ("start-lumigator-build", "start"),
-    ("start-lumigator-build-postgres", "postgres"),
-    ("start-lumigator-external-services", "external-services"),
-    ("stop-lumigator", "postgres"),
 ];
 
 /// Settings that would otherwise share a value with another one (`lumigator`, `minioadmin`, `0`):
@@ -132,10 +120,6 @@ impl Entry {
             && self.lumigator.as_ref().is_none_or(|v| Some(v) == diff.lumigator.as_ref())
             && self.ours.as_ref().is_none_or(|v| Some(v) == diff.ours.as_ref())
     }
-}
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
 }
 
 /// The allowed list, checked for what a typo would silently make useless.
@@ -407,14 +391,15 @@ fn every_compose_task_runs_a_compared_combination() {
     }
     let all = combinations();
     let mut used = BTreeSet::new();
-    for (task, base) in TASKS {
+    // Every compose task `--help` lists, so that a new one is compared without editing a list.
+    for task in tasks::compose() {
         for gpus in [false, true] {
-            let name = if gpus { format!("{base}+gpu") } else { base.to_string() };
-            let combination = all.iter().find(|c| c.name == name).expect("a known combination");
+            let options = compose_options(&dry_run(home.path(), project.path(), &task, gpus));
+            let combination = all.iter().find(|c| c.args() == options).unwrap_or_else(|| {
+                panic!("{task} (GPUs: {gpus}) runs a stack no compared combination has: {options:?}")
+            });
             assert_eq!(combination.gpus(), gpus);
-            let options = compose_options(&dry_run(home.path(), project.path(), task, gpus));
-            assert_eq!(options, combination.args(), "{task} (GPUs: {gpus}) runs another stack than {name}");
-            used.insert(name);
+            used.insert(combination.name.clone());
         }
     }
     assert_eq!(used.len(), all.len(), "a compared combination no task runs");

@@ -15,6 +15,7 @@ mod output;
 mod preflight;
 mod runner;
 mod signals;
+mod stack;
 mod tasks;
 mod ui;
 mod verdict;

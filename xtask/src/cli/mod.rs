@@ -4,15 +4,17 @@
 //! clap lists subcommands under one heading, so [`command`] renders the task list itself, one
 //! heading per group of [`GROUPS`], from the same clap definitions (names and help lines).
 
+pub mod format;
 pub mod secrets;
 pub mod table;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use clap::{ArgMatches, Args, Command, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{ArgMatches, Args, Command, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::compose::ComposeTarget;
+pub use format::Format;
 pub use secrets::SecretTask;
 use table::{Table, TaskTable};
 
@@ -234,16 +236,6 @@ pub struct YesArgs {
     /// Do not ask for confirmation (passes -f to docker's prune commands)
     #[arg(long, short = 'y')]
     pub yes: bool,
-}
-
-/// Output formats.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// For people, on stderr (findings) or stdout (listings)
-    #[default]
-    Text,
-    /// For scripts: one JSON document on stdout, errors included, with a "schema" field
-    Json,
 }
 
 /// Arguments of `config-check`.

@@ -6,9 +6,11 @@
 // Each module uses the part of the shared support it needs.
 #![allow(dead_code)]
 
+mod architecture;
 mod compose;
 mod compose_parity;
 mod config;
+mod docs;
 mod doctor;
 mod e2e;
 mod hardening;

@@ -14,5 +14,6 @@ mod docs;
 mod doctor;
 mod e2e;
 mod hardening;
+mod output;
 mod secrets;
 mod support;

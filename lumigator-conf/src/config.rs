@@ -1,7 +1,8 @@
 //! The whole pipeline in one call: read the conf files, the key, merge, resolve and check.
 
-use crate::check::{self, Finding};
+use crate::check;
 use crate::error::Error;
+use crate::finding::Finding;
 use crate::key::{self, KeyEvents};
 use crate::merge::MergedConfig;
 use crate::parse::ConfFile;

@@ -5,7 +5,7 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use crate::check::Finding;
+use crate::finding::Finding;
 use crate::origin::Location;
 
 /// Everything that can go wrong between reading the conf files and writing `build/.env`.

@@ -14,7 +14,7 @@ use base64::engine::general_purpose::STANDARD;
 use rand::TryRng;
 
 use crate::error::Error;
-use crate::parse::read_regular_file;
+use crate::files::read_regular_file;
 use crate::paths::UserPaths;
 
 /// The number of random bytes in a key (AES-256).

@@ -6,7 +6,8 @@
 //! 1. [`parse`] reads a conf file in the env-file dialect Docker Compose reads with `--env-file`;
 //! 2. [`merge`] layers the files (defaults, then user, then the key), keeping every value's [`Origin`];
 //! 3. [`resolve`] interpolates `${VAR}` references in merged order;
-//! 4. [`check`] validates the result against the known [`settings`];
+//! 4. [`check`] validates the result against the known [`settings`], reporting each problem as a
+//!    [`Finding`];
 //! 5. [`render`] writes it back so Compose reads exactly the resolved values, and [`clean`] writes it
 //!    atomically or removes it.
 //!
@@ -20,6 +21,8 @@ pub mod check;
 pub mod clean;
 pub mod config;
 pub mod error;
+mod files;
+pub mod finding;
 pub mod key;
 pub mod lock;
 pub mod merge;
@@ -28,18 +31,17 @@ pub mod parse;
 pub mod paths;
 pub mod render;
 pub mod resolve;
+pub mod secret;
 pub mod settings;
 pub mod template;
 
-pub use check::{Finding, Severity};
 pub use config::{Configuration, KeyAccess};
 pub use error::Error;
+pub use finding::{Finding, Severity};
 pub use key::SecretKey;
 pub use merge::{MergedConfig, MergedEntry};
 pub use origin::{Location, Origin};
 pub use parse::{ConfEntry, ConfFile};
 pub use paths::{ProjectPaths, UserPaths};
 pub use resolve::{ResolvedConfig, ResolvedEntry};
-
-/// The name under which the secret key reaches the backend.
-pub const SECRET_KEY_VAR: &str = "LUMIGATOR_SECRET_KEY";
+pub use secret::SECRET_KEY_VAR;

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::Error;
+use crate::files::read_regular_file;
 use crate::origin::Location;
 use crate::template::Template;
 
@@ -58,36 +59,6 @@ impl ConfFile {
         let text = decode(path, bytes)?;
         let entries = Scanner::new(path, text).entries()?;
         Ok(ConfFile { path: path.to_path_buf(), entries })
-    }
-}
-
-/// Reads a file that must be a regular file. Checking first matters: opening a FIFO would block.
-pub(crate) fn read_regular_file(path: &Path) -> Result<Vec<u8>, Error> {
-    let meta = fs::metadata(path).map_err(|err| match err.kind() {
-        ErrorKind::NotFound if fs::symlink_metadata(path).is_ok() => {
-            Error::NotAFile { path: path.to_path_buf(), kind: "a symbolic link to a missing file" }
-        }
-        _ => Error::io(path, "read", err),
-    })?;
-    if !meta.is_file() {
-        return Err(Error::NotAFile { path: path.to_path_buf(), kind: file_kind(&meta) });
-    }
-    fs::read(path).map_err(|err| Error::io(path, "read", err))
-}
-
-fn file_kind(meta: &fs::Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    let kind = meta.file_type();
-    if kind.is_dir() {
-        "a directory"
-    } else if kind.is_fifo() {
-        "a FIFO"
-    } else if kind.is_socket() {
-        "a socket"
-    } else if kind.is_block_device() || kind.is_char_device() {
-        "a device"
-    } else {
-        "something that is not a regular file"
     }
 }
 

@@ -6,8 +6,8 @@ use std::fmt;
 use rustc_hash::FxHashSet;
 use serde::Serialize;
 
-use crate::check::Finding;
 use crate::error::Error;
+use crate::finding::Finding;
 use crate::merge::{MergedConfig, MergedValue};
 use crate::origin::Location;
 use crate::origin::Origin;

@@ -16,6 +16,7 @@ use rand::TryRng;
 use crate::error::Error;
 use crate::files::read_regular_file;
 use crate::paths::UserPaths;
+use crate::secret::REDACTED;
 
 /// The number of random bytes in a key (AES-256).
 pub const KEY_BYTES: usize = 32;
@@ -74,13 +75,13 @@ fn describe_base64_error(err: &base64::DecodeError) -> String {
 
 impl fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SecretKey(********)")
+        write!(f, "SecretKey({REDACTED})")
     }
 }
 
 impl fmt::Display for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("********")
+        f.write_str(REDACTED)
     }
 }
 

@@ -44,4 +44,4 @@ pub use origin::{Location, Origin};
 pub use parse::{ConfEntry, ConfFile};
 pub use paths::{ProjectPaths, UserPaths};
 pub use resolve::{ResolvedConfig, ResolvedEntry};
-pub use secret::SECRET_KEY_VAR;
+pub use secret::{REDACTED, SECRET_KEY_VAR};

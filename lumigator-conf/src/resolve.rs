@@ -11,6 +11,7 @@ use crate::finding::Finding;
 use crate::merge::{MergedConfig, MergedValue};
 use crate::origin::Location;
 use crate::origin::Origin;
+use crate::secret::REDACTED;
 use crate::settings;
 
 /// One resolved setting: its final value and where it came from.
@@ -28,7 +29,7 @@ pub struct ResolvedEntry {
 
 impl fmt::Debug for ResolvedEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let value: &dyn fmt::Debug = if self.secret { &"********" } else { &self.value };
+        let value: &dyn fmt::Debug = if self.secret { &REDACTED } else { &self.value };
         f.debug_struct("ResolvedEntry")
             .field("key", &self.key)
             .field("value", value)

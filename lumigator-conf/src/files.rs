@@ -7,13 +7,13 @@ use std::fs;
 use std::io::ErrorKind;
 use std::path::Path;
 
-use crate::error::Error;
+use crate::error::{Error, SYMLINK_TO_MISSING_FILE};
 
 /// Reads a file that must be a regular file. Checking first matters: opening a FIFO would block.
 pub(crate) fn read_regular_file(path: &Path) -> Result<Vec<u8>, Error> {
     let meta = fs::metadata(path).map_err(|err| match err.kind() {
         ErrorKind::NotFound if fs::symlink_metadata(path).is_ok() => {
-            Error::NotAFile { path: path.to_path_buf(), kind: "a symbolic link to a missing file" }
+            Error::NotAFile { path: path.to_path_buf(), kind: SYMLINK_TO_MISSING_FILE }
         }
         _ => Error::io(path, "read", err),
     })?;

@@ -7,6 +7,9 @@
 /// The name under which the secret key reaches the backend.
 pub const SECRET_KEY_VAR: &str = "LUMIGATOR_SECRET_KEY";
 
+/// The key file's name in `~/.lumigator`. Errors about this file must never suggest replacing it.
+pub(crate) const KEY_FILE_NAME: &str = "lumigator.key";
+
 /// What is shown in place of a secret value, everywhere: `Debug`, `Display`, `config-show`.
 /// One constant, so that a test or a caller can look for exactly this text.
 pub const REDACTED: &str = "********";

@@ -1,5 +1,4 @@
 //! The real Docker Compose as an oracle: what it gives a container for the variables of an env file.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::fs;

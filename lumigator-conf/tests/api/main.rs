@@ -1,0 +1,16 @@
+//! The integration tests of lumigator-conf, against its public API, in one test binary: one link
+//! step instead of one per file, and one place for the helpers they share (`support`).
+//!
+//! - `corpus`: the env-file dialect against values observed from Docker Compose;
+//! - `properties`: generated input, hostile bytes, large files;
+//!
+//! The opt-in tests that run the real Docker Compose are `#[ignore]`d with the reason; CI runs them
+//! (`.ci/run`).
+
+mod corpus;
+mod properties;
+mod support;
+
+/// Large generated conf files, shared with the benchmark `benches/large_user_conf.rs`.
+#[path = "../../benches/support/big_conf.rs"]
+mod big_conf;

@@ -99,16 +99,23 @@ impl Error {
                  so that an unset variable is allowed"
             }
             Error::Io { .. } => return None,
-            Error::NotAFile { kind, .. } if *kind == SYMLINK_TO_MISSING_FILE => {
-                "restore the file the link points to, or replace the link with the file itself"
+            Error::NotAFile { path, kind } => {
+                // Whatever stands where the key should be may be all that is left of it: never
+                // suggest that a new key would do.
+                let key = path.file_name().is_some_and(|name| name == KEY_FILE_NAME);
+                match (key, *kind == SYMLINK_TO_MISSING_FILE) {
+                    (true, true) => {
+                        "restore the original key where the link points, or replace the link with the original key: \
+                         a new key cannot read the secrets Lumigator stored with the old one"
+                    }
+                    (true, false) => {
+                        "move it out of the way and put the original key in its place: a new key cannot read the \
+                         secrets Lumigator stored with the old one"
+                    }
+                    (false, true) => "restore the file the link points to, or replace the link with the file itself",
+                    (false, false) => "move it out of the way and put the file that belongs there in its place",
+                }
             }
-            // Whatever stands where the key should be may be all that is left of it: never suggest
-            // that a new key would do.
-            Error::NotAFile { path, .. } if path.file_name().is_some_and(|name| name == KEY_FILE_NAME) => {
-                "move it out of the way and put the original key in its place: a new key cannot read the secrets \
-                 Lumigator stored with the old one"
-            }
-            Error::NotAFile { .. } => "move it out of the way and put the file that belongs there in its place",
             Error::UserDirNotADirectory { .. } => {
                 "Lumigator keeps its user settings and secret key in that folder: move whatever is there out of \
                  the way"

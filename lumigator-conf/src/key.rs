@@ -8,6 +8,7 @@ use std::fs::{self, DirBuilder, OpenOptions, Permissions};
 use std::io::{ErrorKind, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -196,8 +197,12 @@ fn load_existing(path: &Path, events: &mut KeyEvents) -> Result<Option<SecretKey
 /// Writes the key so that it appears complete or not at all: a private temporary file in the same
 /// directory, then a hard link to the final name, which fails if any other run got there first.
 fn create_exclusively(dir: &Path, path: &Path, key: &str) -> std::io::Result<()> {
-    let temp = dir.join(format!(".lumigator.key.{}.tmp", std::process::id()));
-    // A leftover of an interrupted run with our pid is ours to replace.
+    // One name per call, not just per process: threads of one process that create the key at
+    // once each removed and replaced the others' temporary file, and failed instead of agreeing.
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, Ordering::Relaxed);
+    let temp = dir.join(format!(".lumigator.key.{}.{call}.tmp", std::process::id()));
+    // A leftover with this name is from an interrupted process that had our pid: ours to replace.
     let _ = fs::remove_file(&temp);
     let result = (|| {
         let mut file = OpenOptions::new().write(true).create_new(true).mode(KEY_MODE).open(&temp)?;

@@ -3,11 +3,13 @@
 //!
 //! - `corpus`: the env-file dialect against values observed from Docker Compose;
 //! - `properties`: generated input, hostile bytes, large files;
+//! - `key`: the secret key is created once, never replaced, never shown;
 //!
 //! The opt-in tests that run the real Docker Compose are `#[ignore]`d with the reason; CI runs them
 //! (`.ci/run`).
 
 mod corpus;
+mod key;
 mod properties;
 mod support;
 

@@ -180,6 +180,10 @@ fn external_ray_needs_external_s3(resolved: &ResolvedConfig) -> Option<Finding> 
 
 fn points_at_local_minio(url: &str) -> bool {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let host = rest.split(['/', ':']).next().unwrap_or_default();
+    // An IPv6 address holds colons of its own: it ends at its closing bracket.
+    let host = match rest.find(']') {
+        Some(end) if rest.starts_with('[') => &rest[..=end],
+        _ => rest.split(['/', ':']).next().unwrap_or_default(),
+    };
     matches!(host, "localhost" | "127.0.0.1" | "[::1]" | "minio" | "host.docker.internal")
 }

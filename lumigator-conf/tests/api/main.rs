@@ -4,12 +4,18 @@
 //! - `corpus`: the env-file dialect against values observed from Docker Compose;
 //! - `properties`: generated input, hostile bytes, large files;
 //! - `key`: the secret key is created once, never replaced, never shown;
+//! - `lock`: one task at a time per project;
+//! - `check`: what `config-check` reports, where, and never a secret;
+//! - `config`: `Configuration::load`, and errors that say what is wrong apart from what to do;
 //!
 //! The opt-in tests that run the real Docker Compose are `#[ignore]`d with the reason; CI runs them
 //! (`.ci/run`).
 
+mod check;
+mod config;
 mod corpus;
 mod key;
+mod lock;
 mod properties;
 mod support;
 

@@ -97,6 +97,13 @@ impl Sandbox {
         self
     }
 
+    /// Writes `~/.lumigator/user.conf`.
+    pub fn user_conf(&self, content: impl AsRef<[u8]>) -> &Self {
+        self.user_dir();
+        fs::write(self.user().user_conf, content).expect("write user.conf");
+        self
+    }
+
     /// Writes `~/.lumigator/lumigator.key` with mode 0600, whatever it holds.
     pub fn key(&self, content: impl AsRef<[u8]>) -> &Self {
         self.user_dir();

@@ -274,7 +274,8 @@ fn parse_braced(text: &str, start: usize, base: Base<'_>) -> Result<(VarRef, usi
         let op = rest.get(op_len - 1).copied().filter(|op| matches!(op, b'-' | b'+' | b'?')).ok_or_else(|| {
             invalid(
                 "invalid interpolation: expected `}`, `:-`, `-`, `:+`, `+`, `:?` or `?` after the name",
-                "names are ASCII letters, digits and `_`; write `$$` for a literal `$`",
+                "end the name with `}` or one of those operators (names are ASCII letters, digits and `_`), or \
+                 write `$$` for a literal `$`",
             )
         })?;
         let word_start = start + 2 + name_len + op_len;

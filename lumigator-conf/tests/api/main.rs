@@ -2,6 +2,7 @@
 //! step instead of one per file, and one place for the helpers they share (`support`).
 //!
 //! - `corpus`: the env-file dialect against values observed from Docker Compose;
+//! - `malformed`: every file of the workspace's `tests/malformed` is refused with its place;
 //! - `properties`: generated input, hostile bytes, large files;
 //! - `key`: the secret key is created once, never replaced, never shown;
 //! - `lock`: one task at a time per project;
@@ -16,6 +17,7 @@ mod config;
 mod corpus;
 mod key;
 mod lock;
+mod malformed;
 mod properties;
 mod support;
 

@@ -3,7 +3,9 @@
 //! The pipeline that turns `.default.conf`, the optional `~/.lumigator/user.conf` and the secret key
 //! in `~/.lumigator/lumigator.key` into `build/.env`:
 //!
-//! 1. [`parse`] reads a conf file in the env-file dialect Docker Compose reads with `--env-file`;
+//! 1. [`parse`] reads a conf file in the env-file dialect Docker Compose reads with `--env-file`
+//!    (described in `docs/env-file-dialect.md` at the workspace root), and [`template`] parses the
+//!    `${VAR}` references in its values;
 //! 2. [`merge`] layers the files (defaults, then user, then the key), keeping every value's [`Origin`];
 //! 3. [`resolve`] interpolates `${VAR}` references in merged order;
 //! 4. [`check`] validates the result against the known [`settings`], reporting each problem as a
@@ -14,8 +16,17 @@
 //! [`config::Configuration::load`] runs steps 1 to 4 in one call; [`key`] creates and guards the
 //! secret key; [`lock`] keeps two tasks from working on one project at once.
 //!
+//! Failures are an [`Error`]: its `Display` says what is wrong and where, and [`Error::help`] what to
+//! do about it, for the caller to print as it likes. [`secret`] names the key's variable and the
+//! [`REDACTED`] mask.
+//!
 //! The library never spawns processes and never prints: callers (the `xtask` binary) decide what to
 //! show. Secret values never appear in `Debug`, `Display` or error output.
+//!
+//! The modules import each other without a cycle, so each can be read and changed on its own. What
+//! several of them share lives in modules that import little or nothing: [`origin`], [`settings`],
+//! [`template`] and [`secret`] import nothing from the crate, [`finding`] only [`origin`], and
+//! [`error`] only those.
 
 pub mod check;
 pub mod clean;

@@ -160,14 +160,17 @@ fn ensure_private_dir(dir: &Path, events: &mut KeyEvents) -> Result<(), Error> {
             }
             Ok(())
         }
+        // Missing, or a symbolic link to something missing: mkdir decides which, in one step.
+        // (Looking first raced with a concurrent first run that created the folder in between.)
         Err(err) if err.kind() == ErrorKind::NotFound => {
-            if fs::symlink_metadata(dir).is_ok() {
-                return Err(Error::UserDirNotADirectory { path: dir.to_path_buf() });
-            }
             match DirBuilder::new().mode(DIR_MODE).create(dir) {
                 Ok(()) => events.created_dir = true,
                 // A concurrent first run made it: fine, as long as it is a directory.
                 Err(err) if err.kind() == ErrorKind::AlreadyExists && dir.is_dir() => {}
+                // mkdir does not follow a dangling link, and neither do we: nothing is created.
+                Err(err) if err.kind() == ErrorKind::AlreadyExists => {
+                    return Err(Error::UserDirNotADirectory { path: dir.to_path_buf() });
+                }
                 Err(err) => return Err(Error::io(dir, "create", err)),
             }
             Ok(())

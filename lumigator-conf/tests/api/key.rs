@@ -192,17 +192,24 @@ fn read_only_access_creates_nothing() {
 
 #[test]
 fn user_folder_that_is_not_a_folder_is_an_error_and_left_alone() {
-    let sandbox = Sandbox::new();
-    fs::write(sandbox.user().dir, "not a directory\n").expect("write");
-    let before = sandbox.files();
-    let results = [key::ensure(&sandbox.user()).map(|_| ()), key::read(&sandbox.user()).map(|_| ())];
-    for result in results.into_iter().chain([sandbox.load(KeyAccess::CreateIfMissing).map(|_| ())]) {
-        let err = result.expect_err("not a directory");
-        assert!(matches!(err, Error::UserDirNotADirectory { .. }), "{err:?}");
-        assert!(err.to_string().ends_with(".lumigator: exists but is not a directory"), "{err}");
-        assert!(err.help().is_some_and(|help| help.contains("move whatever is there out of the way")));
+    type Setup = fn(&Sandbox);
+    let cases: [(&str, Setup); 2] = [
+        ("a file", |s| fs::write(s.user().dir, "not a directory\n").expect("write")),
+        ("a symbolic link to a missing folder", |s| symlink(s.home().join("elsewhere"), s.user().dir).expect("link")),
+    ];
+    for (name, setup) in cases {
+        let sandbox = Sandbox::new();
+        setup(&sandbox);
+        let before = sandbox.files();
+        let results = [key::ensure(&sandbox.user()).map(|_| ()), key::read(&sandbox.user()).map(|_| ())];
+        for result in results.into_iter().chain([sandbox.load(KeyAccess::CreateIfMissing).map(|_| ())]) {
+            let err = result.expect_err(name);
+            assert!(matches!(err, Error::UserDirNotADirectory { .. }), "{name}: {err:?}");
+            assert!(err.to_string().ends_with(".lumigator: exists but is not a directory"), "{name}: {err}");
+            assert!(err.help().is_some_and(|help| help.contains("move whatever is there out of the way")));
+        }
+        assert_eq!(sandbox.files(), before, "{name}: nothing created, not even through the link");
     }
-    assert_eq!(sandbox.files(), before);
 }
 
 #[test]

@@ -10,6 +10,6 @@ pub const SECRET_KEY_VAR: &str = "LUMIGATOR_SECRET_KEY";
 /// The key file's name in `~/.lumigator`. Errors about this file must never suggest replacing it.
 pub(crate) const KEY_FILE_NAME: &str = "lumigator.key";
 
-/// What is shown in place of a secret value, everywhere: `Debug`, `Display`, `config-show`.
-/// One constant, so that a test or a caller can look for exactly this text.
+/// What is shown in place of a secret value: by this crate's `Debug` and `Display`, and meant for
+/// callers too (`config-show`), so that every mask is the same text and a test can look for it.
 pub const REDACTED: &str = "********";

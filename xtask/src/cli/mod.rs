@@ -323,7 +323,19 @@ fn wrap(text: &str, indent: usize, width: usize) -> String {
 }
 
 /// Parses the command line, exiting with clap's message (status 2) when it is unusable.
+///
+/// The grouped task list is rendered only when help is asked for: every run pays for parsing, and
+/// rendering the list would be most of it.
 pub fn parse() -> Cli {
-    let matches = command().get_matches();
+    use clap::error::ErrorKind;
+    let matches = match Cli::command().try_get_matches() {
+        Ok(matches) => matches,
+        Err(err)
+            if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) =>
+        {
+            command().get_matches()
+        }
+        Err(err) => err.exit(),
+    };
     Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
 }

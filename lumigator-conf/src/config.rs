@@ -1,5 +1,7 @@
 //! The whole pipeline in one call: read the conf files, the key, merge, resolve and check.
 
+use std::path::Path;
+
 use crate::check;
 use crate::error::Error;
 use crate::finding::Finding;
@@ -76,6 +78,25 @@ impl Configuration {
         Ok(Configuration { defaults, user: user_conf, resolved, findings, key_events, has_key: key.is_some() })
     }
 
+    /// One conf file on its own: no `user.conf`, no key (`LUMIGATOR_SECRET_KEY` resolves empty,
+    /// and a `LUMIGATOR_SECRET_KEY` line in the file is ignored). For tasks that must work when
+    /// the configuration cannot be used: a stop falls back to the `build/.env` a start wrote, or
+    /// to `.default.conf` alone. `key_file` is only named in findings. Changes nothing on disk.
+    pub fn load_alone(path: &Path, key_file: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let file = ConfFile::read(path)?;
+        let merged = MergedConfig::merge(&file, None, None, key_file);
+        let resolved = ResolvedConfig::resolve(&merged, env)?;
+        let findings = check::check(&resolved, &file, None);
+        Ok(Configuration {
+            defaults: file,
+            user: None,
+            resolved,
+            findings,
+            key_events: KeyEvents::default(),
+            has_key: false,
+        })
+    }
+
     /// Whether any finding is an error.
     pub fn has_errors(&self) -> bool {
         self.findings.iter().any(Finding::is_error)
@@ -84,5 +105,29 @@ impl Configuration {
     /// Fails with every finding when any of them is an error.
     pub fn require_valid(&self) -> Result<(), Error> {
         if self.has_errors() { Err(Error::Invalid { findings: self.findings.clone() }) } else { Ok(()) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::render_env;
+
+    #[test]
+    fn a_rendered_env_file_loads_alone_to_the_same_values() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let defaults = dir.path().join(".default.conf");
+        std::fs::write(&defaults, "A=1\nB='single $A'\nC=\"x\\ny\"\nD=${A}0 # comment\n").expect("write");
+        let key_file = dir.path().join("lumigator.key");
+        let no_env = |_: &str| None;
+        let first = Configuration::load_alone(&defaults, &key_file, &no_env).expect("loads");
+        let rendered = dir.path().join(".env");
+        std::fs::write(&rendered, render_env(&first.resolved)).expect("write");
+        let again = Configuration::load_alone(&rendered, &key_file, &no_env).expect("loads");
+        let values =
+            |c: &Configuration| c.resolved.entries.iter().map(|e| (e.key.clone(), e.value.clone())).collect::<Vec<_>>();
+        assert_eq!(values(&again), values(&first));
+        assert!(!again.has_key && again.user.is_none());
+        assert_eq!(again.resolved.get(crate::SECRET_KEY_VAR).map(|e| e.value.as_str()), Some(""));
     }
 }

@@ -2,6 +2,11 @@
 //! check the configuration, create the key if needed, and write build/.env. Not a task itself, so
 //! that the tasks that need it share it without importing one another.
 
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
 use lumigator_conf::config::{Configuration, KeyAccess};
 use lumigator_conf::key::KeyEvents;
 use lumigator_conf::render::render_env;
@@ -72,27 +77,113 @@ pub fn generate_env(ctx: &Context, derive: impl FnOnce(&mut ResolvedConfig)) -> 
         ));
     }
     derive(&mut config.resolved);
+    let key_note = !config.has_key;
+    write_env(ctx, &config.resolved, key_note)?;
+    Ok(config)
+}
+
+/// Writes `resolved` to build/.env, or with `--dry-run` shows it (secrets redacted), with a note
+/// that a key would be created when `key_note`.
+fn write_env(ctx: &Context, resolved: &ResolvedConfig, key_note: bool) -> Result<(), TaskError> {
     if ctx.dry_run {
         let mut plan = String::new();
-        if !config.has_key {
+        if key_note {
             plan.push_str(&format!("would create a new secret key at {}\n", ctx.user.key_file.display()));
         }
         plan.push_str(&format!("would write {} (mode 600), secrets redacted:\n", ctx.project.env_file.display()));
-        plan.push_str(&render_env(&redacted(&config.resolved)));
+        plan.push_str(&render_env(&redacted(resolved)));
         ctx.ui.out(plan);
-        return Ok(config);
+        return Ok(());
     }
-    let written = build_files::write_env(&ctx.project, &render_env(&config.resolved));
+    let written = build_files::write_env(&ctx.project, &render_env(resolved));
     if let Err(err) = written {
         discard_build(ctx);
         return Err(err.into());
     }
-    ctx.ui.status(format!(
-        "wrote {} ({})",
-        ctx.project.env_file.display(),
-        plural(config.resolved.entries.len(), "setting")
+    ctx.ui.status(format!("wrote {} ({})", ctx.project.env_file.display(), plural(resolved.entries.len(), "setting")));
+    Ok(())
+}
+
+/// The configuration a stop task hands Compose. A stop never fails because of the
+/// configuration: Compose only needs it to read the compose files (volume paths, image names,
+/// ports), and finds the containers by the project's name. So, in order:
+///
+/// 1. the configuration, as a start resolves it but without the key (a stop does not need it,
+///    and never creates one), written to build/.env;
+/// 2. when it cannot be used (a malformed or unreadable user.conf, a value of the wrong type,
+///    `~/.lumigator` not a folder), the build/.env the last start wrote, used as it is;
+/// 3. when there is none, `.default.conf` alone, written to build/.env.
+///
+/// What is ignored is said on stderr. `derive` adds the host values (and says whether GPUs are
+/// used) to the configuration that is used. Returns that configuration. Fails only when
+/// `.default.conf` cannot be read either, or build/ cannot be written.
+pub fn stop_env(
+    ctx: &Context,
+    task: &str,
+    derive: impl FnOnce(&mut ResolvedConfig),
+) -> Result<ResolvedConfig, TaskError> {
+    signals::defer_interruptions();
+    let ignored: Vec<String> = match Configuration::load(&ctx.project, &ctx.user, KeyAccess::Skip, &process_env) {
+        Ok(mut config) if !config.has_errors() => {
+            ctx.ui.findings(&config.findings, MAX_WARNINGS_ON_START);
+            derive(&mut config.resolved);
+            write_env(ctx, &config.resolved, false)?;
+            return Ok(config.resolved);
+        }
+        Ok(config) => config.findings.iter().filter(|f| f.is_error()).map(ToString::to_string).collect(),
+        Err(err) => vec![err.to_string()],
+    };
+    for what in &ignored {
+        ctx.ui.warning(format!("{task} ignores the configuration, which it does not need: {what}"));
+    }
+    let left = &ctx.project.env_file;
+    if left.is_file() {
+        match Configuration::load_alone(left, &ctx.user.key_file, &process_env) {
+            Ok(config) => {
+                let mut resolved = config.resolved;
+                // Only to know the GPU choice and the names to keep from Compose: the file itself
+                // is used as the start wrote it.
+                derive(&mut resolved);
+                ctx.ui.warning(format!("{task} stops the stack with {}, as the last start wrote it", left.display()));
+                if ctx.dry_run {
+                    ctx.ui.out(format!("would use {} as it is\n", left.display()));
+                }
+                return Ok(resolved);
+            }
+            Err(err) => ctx.ui.warning(format!("{task} cannot use {} either: {err}", left.display())),
+        }
+    }
+    let defaults = &ctx.project.default_conf;
+    let config = match Configuration::load_alone(defaults, &ctx.user.key_file, &process_env) {
+        Ok(config) => config,
+        Err(err) => {
+            discard_build(ctx);
+            return Err(err.into());
+        }
+    };
+    ctx.ui.warning(format!(
+        "{task} stops the stack with the defaults of {} alone (no build/.env is left from a start)",
+        defaults.display()
     ));
-    Ok(config)
+    let mut resolved = config.resolved;
+    derive(&mut resolved);
+    write_env(ctx, &resolved, false)?;
+    Ok(resolved)
+}
+
+/// The configuration to hand Compose when nothing must be written (`local-logs` without a
+/// build/.env): the configuration without the key, else `.default.conf` alone, with what was
+/// ignored said on stderr.
+pub fn usable_config(ctx: &Context, task: &str) -> Result<ResolvedConfig, TaskError> {
+    let why = match Configuration::load(&ctx.project, &ctx.user, KeyAccess::Skip, &process_env) {
+        Ok(config) if !config.has_errors() => return Ok(config.resolved),
+        Ok(config) => config.findings.iter().filter(|f| f.is_error()).map(ToString::to_string).collect(),
+        Err(err) => vec![err.to_string()],
+    };
+    for what in &why {
+        ctx.ui.warning(format!("{task} ignores the configuration: {what}"));
+    }
+    Ok(Configuration::load_alone(&ctx.project.default_conf, &ctx.user.key_file, &process_env)?.resolved)
 }
 
 fn discard_build(ctx: &Context) {
@@ -120,6 +211,34 @@ pub fn load_checked(ctx: &Context, access: KeyAccess) -> Result<Configuration, T
         ));
     }
     Ok(config)
+}
+
+/// A private temporary env file (mode 600, in the system's temporary folder), removed when
+/// dropped: for the tasks that hand Compose the configuration without writing build/ (`doctor`,
+/// `local-logs` when no start left a build/.env).
+pub struct TempEnvFile(PathBuf);
+
+impl TempEnvFile {
+    /// Writes `contents` to a new file named after `purpose`.
+    pub fn create(purpose: &str, contents: &str) -> std::io::Result<Self> {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let path = std::env::temp_dir().join(format!("lumigator-{purpose}-{}-{nanos}.env", std::process::id()));
+        let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
+        let guard = TempEnvFile(path);
+        file.write_all(contents.as_bytes())?;
+        Ok(guard)
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempEnvFile {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
 }
 
 /// The resolved configuration as the environment of a child process, value for value, byte for

@@ -59,6 +59,15 @@ pub enum TaskError {
         /// What the operating system said.
         reason: String,
     },
+    /// Another failure, with what to do next added to its own advice: a start that failed after
+    /// writing build/.env says how to look at the stack, check the machine and stop what runs.
+    /// Prints and exits as the failure it wraps.
+    WithHelp {
+        /// The failure.
+        error: Box<TaskError>,
+        /// What to do next (after the failure's own help, if any).
+        help: String,
+    },
     /// The task already printed why it failed (configuration findings, a doctor table, a JSON
     /// document); exit with this status and print nothing more.
     Reported(u8),
@@ -67,6 +76,11 @@ pub enum TaskError {
 }
 
 impl TaskError {
+    /// This failure with `help` added to its advice.
+    pub fn with_help(self, help: impl Into<String>) -> Self {
+        TaskError::WithHelp { error: Box::new(self), help: help.into() }
+    }
+
     /// A precondition that is not met.
     pub fn unmet(what: impl Into<String>, fix: impl Into<String>) -> Self {
         TaskError::Unmet { what: what.into(), fix: fix.into() }
@@ -88,6 +102,7 @@ impl TaskError {
             TaskError::Spawn { program, reason } => format!("cannot run `{program}`: {reason}"),
             TaskError::Io { what, reason } => format!("{what}: {reason}"),
             TaskError::Interrupted(code) => format!("interrupted (exit status {code})"),
+            TaskError::WithHelp { error, .. } => return error.what(),
             TaskError::Reported(_) => return None,
         })
     }
@@ -99,6 +114,11 @@ impl TaskError {
             TaskError::Unmet { fix, .. } | TaskError::Usage { fix, .. } => Some(fix.clone()),
             TaskError::Backend { fix, .. } => fix.clone(),
             TaskError::Spawn { .. } => Some("check that it is installed and on PATH".to_string()),
+            // One line each: the failure's own advice first.
+            TaskError::WithHelp { error, help } => match error.help() {
+                Some(own) => Some(format!("{own}\n{help}")),
+                None => Some(help.clone()),
+            },
             TaskError::Command { .. } | TaskError::Io { .. } | TaskError::Reported(_) | TaskError::Interrupted(_) => {
                 None
             }
@@ -110,6 +130,7 @@ impl TaskError {
         match self {
             TaskError::Usage { .. } => USAGE_EXIT,
             TaskError::Command { code, .. } | TaskError::Reported(code) | TaskError::Interrupted(code) => *code,
+            TaskError::WithHelp { error, .. } => error.exit_code(),
             _ => 1,
         }
     }

@@ -26,6 +26,36 @@ pub fn wants_gpus(value: &str) -> bool {
     value.trim().parse::<f64>().is_ok_and(|n| n >= 1.0)
 }
 
+/// The setting `--gpus` overrides.
+pub const GPUS_SETTING: &str = "RAY_WORKER_GPUS";
+
+/// A number of GPUs as `--gpus` gives it: any value `RAY_WORKER_GPUS` accepts in a conf file
+/// (`1`, `1.0`, `0.5`), kept as written so that build/.env holds what was typed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GpuCount(String);
+
+impl GpuCount {
+    /// Checks `text` with the same rule as the configuration's `RAY_WORKER_GPUS`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let rule = lumigator_conf::settings::find(GPUS_SETTING);
+        match rule.and_then(|setting| lumigator_conf::settings::validate(setting, text)) {
+            Some(why) => Err(format!("{why}, as for {GPUS_SETTING} (such as 1, 1.0 or 0.5)")),
+            None if text.trim().parse::<f64>().is_err() => Err(format!("expected a number, as for {GPUS_SETTING}")),
+            None => Ok(GpuCount(text.to_string())),
+        }
+    }
+
+    /// The value as given.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether it turns on the GPU stack (1 or more).
+    pub fn wants_gpus(&self) -> bool {
+        wants_gpus(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +75,16 @@ mod tests {
     fn gpu_counts() {
         assert!(wants_gpus("1") && wants_gpus("1.0") && wants_gpus("4"));
         assert!(!wants_gpus("0") && !wants_gpus("0.5") && !wants_gpus("") && !wants_gpus("x"));
+    }
+
+    #[test]
+    fn the_flag_takes_what_the_configuration_takes() {
+        for (text, gpus) in [("1", true), ("1.0", true), ("2", true), ("0.5", false), ("0", false)] {
+            let count = GpuCount::parse(text).unwrap_or_else(|err| panic!("{text}: {err}"));
+            assert_eq!((count.as_str(), count.wants_gpus()), (text, gpus));
+        }
+        for text in ["-1", "abc", "", "inf", "NaN"] {
+            assert!(GpuCount::parse(text).is_err(), "{text} is refused");
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! runs the task's function and prints its error in the one place errors are printed. The map of
 //! the modules is ARCHITECTURE.md at the workspace root.
 
+mod addresses;
 mod checks;
 mod cli;
 mod compose;
@@ -13,6 +14,7 @@ mod error;
 mod host;
 mod output;
 mod preflight;
+mod readiness;
 mod runner;
 mod signals;
 mod stack;
@@ -47,7 +49,7 @@ fn run(ctx: &Context, task: Task) -> Result<(), TaskError> {
     use tasks::{clean_docker, config, doctor, secrets, stack};
     match task {
         Task::Stack(StackTask::Compose(table)) => stack::run(ctx, table.task, &table.args),
-        Task::Stack(StackTask::LocalLogs) => stack::logs(ctx),
+        Task::Stack(StackTask::LocalLogs(args)) => stack::logs(ctx, &args),
         Task::Config(ConfigTask::GenerateKey) => config::generate_key(ctx),
         Task::Config(ConfigTask::GenerateEnv) => config::generate_env(ctx),
         Task::Config(ConfigTask::Check(args)) => config::check(ctx, &args),

@@ -254,6 +254,22 @@ pub struct Started {
 }
 
 impl Started {
+    /// Waits at most `limit` for it: a probe that hangs (a daemon that stopped answering) is
+    /// killed and reported instead of holding the task.
+    pub fn finish_within(self, limit: Duration) -> Result<Output, TaskError> {
+        match self.handle.wait_timeout(limit) {
+            Ok(Some(_)) => self.finish(),
+            Ok(None) => {
+                let _ = self.handle.kill();
+                Err(TaskError::Io {
+                    what: format!("`{}` did not answer within {} s", self.program, limit.as_secs_f64().ceil()),
+                    reason: "stopped it".to_string(),
+                })
+            }
+            Err(err) => Err(TaskError::Io { what: format!("waiting for `{}`", self.program), reason: err.to_string() }),
+        }
+    }
+
     /// Waits for it and returns what it printed.
     pub fn finish(self) -> Result<Output, TaskError> {
         self.handle.into_output().map_err(|err| TaskError::Io {

@@ -59,12 +59,24 @@ impl Ui {
         anstream::eprintln!("{WARNING}warning:{WARNING:#} {message}");
     }
 
-    /// A problem found along the way (the task fails after saying all of them), with its fix.
+    /// A problem found along the way (the task fails after saying all of them), with its fix
+    /// (each line of it a `help:` line).
     pub fn problem(&self, what: impl Display, help: Option<&str>) {
         let mut err = anstream::stderr().lock();
         let _ = writeln!(err, "{ERROR}error:{ERROR:#} {what}");
-        if let Some(help) = help {
-            let _ = writeln!(err, "{HELP}help:{HELP:#} {help}");
+        for line in help.into_iter().flat_map(str::lines) {
+            let _ = writeln!(err, "{HELP}help:{HELP:#} {line}");
+        }
+    }
+
+    /// Text from elsewhere that explains a failure (the end of a container's log), on stderr under
+    /// a heading, indented, with control characters escaped. Shown even with `--quiet`: it belongs
+    /// to the error that follows.
+    pub fn excerpt(&self, heading: impl Display, text: &str) {
+        let mut err = anstream::stderr().lock();
+        let _ = writeln!(err, "{HELP}note:{HELP:#} {heading}");
+        for line in text.lines() {
+            let _ = writeln!(err, "    {}", printable(line));
         }
     }
 

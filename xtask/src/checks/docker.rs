@@ -22,6 +22,9 @@ pub struct Engine {
     pub memory: u64,
     /// The CPUs containers can use.
     pub cpus: u64,
+    /// The container runtimes it knows (`runc`, and `nvidia` once the NVIDIA Container Toolkit is
+    /// registered), sorted.
+    pub runtimes: Vec<String>,
 }
 
 impl Engine {
@@ -33,6 +36,12 @@ impl Engine {
             version: info["ServerVersion"].as_str().unwrap_or("unknown version").to_string(),
             memory: info["MemTotal"].as_u64().unwrap_or(0),
             cpus: info["NCPU"].as_u64().unwrap_or(0),
+            runtimes: {
+                let mut names: Vec<String> =
+                    info["Runtimes"].as_object().map(|r| r.keys().cloned().collect()).unwrap_or_default();
+                names.sort();
+                names
+            },
         })
     }
 }
@@ -125,6 +134,35 @@ pub fn daemon_down(reason: &str) -> Verdict {
     )
 }
 
+/// Where NVIDIA explains how to install the Container Toolkit and register it with Docker.
+pub const NVIDIA_TOOLKIT: &str =
+    "https://docs.nvidia.com/datacenter/cloud-native/container-toolkit/latest/install-guide.html";
+
+/// Whether the engine can give containers NVIDIA GPUs: Docker lists an `nvidia` runtime once the
+/// NVIDIA Container Toolkit is installed and registered. `wanted_by` names the services that ask
+/// for GPUs (empty: GPUs were asked for, the services are not known). Written once, for `doctor`
+/// and for the start's pre-flight; without it Compose fails halfway through `up` with part of the
+/// stack running ("unknown or invalid runtime name: nvidia").
+pub fn gpu_runtime(engine: &Engine, wanted_by: &[String]) -> Verdict {
+    let who = if wanted_by.is_empty() {
+        "GPUs are requested".to_string()
+    } else {
+        format!("{} asks for NVIDIA GPUs", wanted_by.join(" and "))
+    };
+    if engine.runtimes.iter().any(|r| r == "nvidia") {
+        return Verdict::ok(format!("{who}; Docker has the nvidia runtime"));
+    }
+    let known = if engine.runtimes.is_empty() { "none".to_string() } else { engine.runtimes.join(", ") };
+    Verdict::problem(
+        format!("{who}, but Docker reports no NVIDIA runtime (runtimes: {known})"),
+        format!(
+            "install the NVIDIA Container Toolkit ({NVIDIA_TOOLKIT}), register it with `sudo nvidia-ctk runtime \
+             configure --runtime=docker` and restart Docker; or run without GPUs (`--gpus 0`, or RAY_WORKER_GPUS=0 \
+             in ~/.lumigator/user.conf)"
+        ),
+    )
+}
+
 /// For tasks that only talk to the daemon (the clean-docker tasks): the CLI and the daemon.
 pub fn require_docker(ctx: &Context) -> Result<(), TaskError> {
     docker_cli(ctx).require()?;
@@ -142,7 +180,7 @@ pub fn require_compose(ctx: &Context) -> Result<Compose, TaskError> {
 
 #[cfg(test)]
 mod tests {
-    use super::major;
+    use super::*;
 
     #[test]
     fn versions() {
@@ -150,5 +188,22 @@ mod tests {
         assert_eq!(major("v2.29.1-desktop.1"), Some(2));
         assert_eq!(major("1.29.2"), Some(1));
         assert_eq!(major("garbage"), None);
+    }
+
+    #[test]
+    fn the_nvidia_runtime_is_needed_for_gpus() {
+        let engine = |runtimes: &[&str]| Engine {
+            version: "28".into(),
+            memory: 0,
+            cpus: 1,
+            runtimes: runtimes.iter().map(|r| r.to_string()).collect(),
+        };
+        let ray = ["ray".to_string()];
+        assert!(!gpu_runtime(&engine(&["nvidia", "runc"]), &ray).is_problem());
+        let missing = gpu_runtime(&engine(&["runc"]), &ray);
+        assert!(missing.is_problem());
+        assert!(missing.detail.starts_with("ray asks for NVIDIA GPUs") && missing.detail.contains("runtimes: runc"));
+        assert!(missing.fix.as_deref().is_some_and(|fix| fix.contains("NVIDIA Container Toolkit")));
+        assert!(gpu_runtime(&engine(&[]), &[]).detail.starts_with("GPUs are requested"));
     }
 }

@@ -13,7 +13,8 @@ use std::path::PathBuf;
 
 use clap::{ArgMatches, Args, Command, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::compose::ComposeTarget;
+use crate::compose::{Action, ComposeTarget};
+use crate::host::GpuCount;
 pub use format::Format;
 pub use secrets::SecretTask;
 use table::{Table, TaskTable};
@@ -91,8 +92,13 @@ pub enum StackTask {
     /// The Makefile's Compose targets.
     #[command(flatten)]
     Compose(Table<ComposeTarget>),
-    /// Show the stack's logs
-    LocalLogs,
+    /// Show the stack's logs: every service, or the ones named
+    ///
+    /// Runs `docker compose ... logs` for any start task's stack (the `local` profile and the
+    /// PostgreSQL override included, so every service can be named), with build/.env when a start
+    /// left one, else with the configuration in a temporary env file. When no container of the
+    /// stack exists and there is no build/.env, says so in one line.
+    LocalLogs(LogsArgs),
 }
 
 /// The configuration and the secret key.
@@ -166,14 +172,22 @@ pub enum DiagnosticsTask {
     Doctor(DoctorArgs),
 }
 
-/// Arguments of a compose task, whichever kind it is.
+/// Arguments of a compose task, whichever kind it is. `Default` is what a start without flags
+/// does (other tasks that start the stack build it that way).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ComposeArgs {
     /// `--gpus`: overrides `RAY_WORKER_GPUS` for this run.
-    pub gpus: Option<u32>,
+    pub gpus: Option<GpuCount>,
     /// `--skip-preflight` (start tasks only).
     pub skip_preflight: bool,
+    /// `--no-wait` (detached start tasks only): return once Compose has started the services.
+    pub no_wait: bool,
+    /// `--wait-timeout` in seconds; `None` is [`DEFAULT_WAIT_TIMEOUT`].
+    pub wait_timeout: Option<u64>,
 }
+
+/// How long a start waits for the stack to be ready, in seconds, unless told otherwise.
+pub const DEFAULT_WAIT_TIMEOUT: u64 = 300;
 
 impl TaskTable for ComposeTarget {
     type Args = ComposeArgs;
@@ -183,27 +197,40 @@ impl TaskTable for ComposeTarget {
     }
 
     fn augment_args(self, cmd: Command) -> Command {
-        if self.stops() { GpuArgs::augment_args(cmd) } else { StartArgs::augment_args(cmd) }
+        match self.spec().action {
+            Action::Down => GpuArgs::augment_args(cmd),
+            Action::Up { detach: true, .. } => DetachedStartArgs::augment_args(cmd),
+            Action::Up { detach: false, .. } => StartArgs::augment_args(cmd),
+        }
     }
 
     fn args_from(self, matches: &ArgMatches) -> Result<ComposeArgs, clap::Error> {
-        if self.stops() {
-            let args = GpuArgs::from_arg_matches(matches)?;
-            Ok(ComposeArgs { gpus: args.gpus, skip_preflight: false })
-        } else {
-            let args = StartArgs::from_arg_matches(matches)?;
-            Ok(ComposeArgs { gpus: args.gpu.gpus, skip_preflight: args.skip_preflight })
-        }
+        Ok(match self.spec().action {
+            Action::Down => ComposeArgs { gpus: GpuArgs::from_arg_matches(matches)?.gpus, ..ComposeArgs::default() },
+            Action::Up { detach: true, .. } => {
+                let args = DetachedStartArgs::from_arg_matches(matches)?;
+                ComposeArgs {
+                    gpus: args.start.gpu.gpus,
+                    skip_preflight: args.start.skip_preflight,
+                    no_wait: args.wait.no_wait,
+                    wait_timeout: args.wait.wait_timeout,
+                }
+            }
+            Action::Up { detach: false, .. } => {
+                let args = StartArgs::from_arg_matches(matches)?;
+                ComposeArgs { gpus: args.gpu.gpus, skip_preflight: args.skip_preflight, ..ComposeArgs::default() }
+            }
+        })
     }
 }
 
 /// Arguments of the tasks that run the stack.
 #[derive(Debug, Args)]
 pub struct GpuArgs {
-    /// Number of GPUs for Ray workers for this run, overriding RAY_WORKER_GPUS (1 or more adds the
-    /// GPU override and the GPU Ray image; 0 turns it off)
-    #[arg(long, value_name = "N")]
-    pub gpus: Option<u32>,
+    /// GPUs for Ray workers for this run, overriding RAY_WORKER_GPUS: any value it takes (1, 1.0,
+    /// 0.5); 1 or more adds the GPU override and the GPU Ray image, less turns it off
+    #[arg(long, value_name = "N", value_parser = GpuCount::parse)]
+    pub gpus: Option<GpuCount>,
 }
 
 /// Arguments of the tasks that start the stack.
@@ -212,9 +239,46 @@ pub struct StartArgs {
     #[command(flatten)]
     pub gpu: GpuArgs,
     /// Start without the pre-flight checks (ports held by other programs, the daemon, the engine's
-    /// CPUs), which otherwise stop the task before Compose starts anything
+    /// CPUs, the NVIDIA runtime), which otherwise stop the task before Compose starts anything
     #[arg(long)]
     pub skip_preflight: bool,
+}
+
+/// Arguments of the tasks that start the stack in the background.
+#[derive(Debug, Args)]
+pub struct DetachedStartArgs {
+    #[command(flatten)]
+    pub start: StartArgs,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+/// Waiting for the stack to be ready after `up -d`.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Return as soon as Compose has started the services, without waiting until they are ready
+    #[arg(long, conflicts_with = "wait_timeout")]
+    pub no_wait: bool,
+    /// Give up waiting after this many seconds (the stack keeps running) [default: 300]
+    #[arg(long, value_name = "SECONDS")]
+    pub wait_timeout: Option<u64>,
+}
+
+/// Arguments of `local-logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The services to show (backend, ray, ...); all of them when none is named
+    #[arg(value_name = "SERVICE")]
+    pub services: Vec<String>,
+    /// Keep printing new lines as they come (Ctrl-C stops)
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// Only the last N lines of each service
+    #[arg(long, value_name = "N")]
+    pub tail: Option<u64>,
+    /// More options for `docker compose logs`, after `--` (such as `-- --timestamps --since 10m`)
+    #[arg(last = true, value_name = "COMPOSE_ARGS", allow_hyphen_values = true)]
+    pub compose_args: Vec<String>,
 }
 
 /// Arguments of `doctor`.

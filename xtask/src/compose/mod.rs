@@ -7,7 +7,7 @@ use std::path::Path;
 
 use lumigator_conf::ResolvedConfig;
 
-use crate::host;
+use crate::host::{self, GpuCount};
 pub use target::{Action, ComposeTarget};
 
 /// How to invoke Compose v2 on this machine.
@@ -60,18 +60,28 @@ pub fn compose_argv(compose: &Compose, env_file: &Path, target: ComposeTarget, g
 
 /// Adds the host-derived values; returns whether the GPU override is used. `gpus` overrides
 /// `RAY_WORKER_GPUS`.
-pub fn apply_host_values(resolved: &mut ResolvedConfig, gpus: Option<u32>) -> bool {
+pub fn apply_host_values(resolved: &mut ResolvedConfig, gpus: Option<&GpuCount>) -> bool {
     let use_gpus = match gpus {
         Some(count) => {
-            resolved.set_derived("RAY_WORKER_GPUS", count.to_string(), "the --gpus flag");
-            count >= 1
+            resolved.set_derived(host::GPUS_SETTING, count.as_str(), "the --gpus flag");
+            count.wants_gpus()
         }
-        None => resolved.get("RAY_WORKER_GPUS").is_some_and(|e| host::wants_gpus(&e.value)),
+        None => resolved.get(host::GPUS_SETTING).is_some_and(|e| host::wants_gpus(&e.value)),
     };
     for (name, value) in host::derived_variables(use_gpus) {
         resolved.set_derived(name, value, "the host (architecture, GPUs)");
     }
     use_gpus
+}
+
+/// `compose_argv` (as [`compose_argv`] builds it) with its action replaced by `action`: the same
+/// program, env file, profiles and files, for a probe of the same stack (`config`, `ps`, `logs`).
+pub fn with_action(compose_argv: &[String], action: &[&str]) -> Vec<String> {
+    // The files come last before the action, each after `-f`.
+    let files_end = compose_argv.iter().rposition(|a| a == "-f").map_or(compose_argv.len(), |i| i + 2);
+    let mut argv = compose_argv[..files_end.min(compose_argv.len())].to_vec();
+    argv.extend(action.iter().map(|a| a.to_string()));
+    argv
 }
 
 /// The configuration keys exported in our environment. Compose prefers exported variables to

@@ -132,6 +132,14 @@ impl ComposeTarget {
         self.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default()
     }
 
+    /// The task that stops what this one starts.
+    pub fn stop_task(self) -> ComposeTarget {
+        match self {
+            ComposeTarget::LocalUp | ComposeTarget::LocalDown => ComposeTarget::LocalDown,
+            _ => ComposeTarget::StopLumigator,
+        }
+    }
+
     /// Whether it stops the stack (and removes build/).
     pub fn stops(self) -> bool {
         self.spec().action == Action::Down

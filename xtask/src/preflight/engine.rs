@@ -80,9 +80,9 @@ mod tests {
             cpu_limit: Some(Limit { service: "ray".into(), value: 2.0 }),
             ..Model::default()
         };
-        let big = Engine { version: "28".into(), memory: 16 << 30, cpus: 8 };
+        let big = Engine { version: "28".into(), memory: 16 << 30, cpus: 8, runtimes: vec!["runc".into()] };
         assert!(engine_verdicts(&big, Some(&model)).is_empty());
-        let small = Engine { version: "28".into(), memory: 4 << 30, cpus: 1 };
+        let small = Engine { version: "28".into(), memory: 4 << 30, cpus: 1, runtimes: Vec::new() };
         let statuses: Vec<Status> = engine_verdicts(&small, Some(&model)).iter().map(|v| v.status).collect();
         assert_eq!(statuses, [Status::Warning, Status::Problem]);
         assert!(engine_verdicts(&small, None).is_empty());

@@ -14,7 +14,7 @@ pub mod ports;
 use lumigator_conf::clean as build_files;
 
 use crate::checks::docker::Engine;
-use crate::checks::docker::{ENGINE_INFO, engine_from};
+use crate::checks::docker::{ENGINE_INFO, engine_from, gpu_runtime};
 use crate::compose::ComposeTarget;
 use crate::context::Context;
 use crate::error::TaskError;
@@ -22,6 +22,13 @@ use crate::runner::{Cmd, last_line};
 use crate::verdict::{Checked, Status, Verdict};
 use engine::engine_verdicts;
 use model::{Model, model_argv};
+
+/// Reads the model of the stack whose Compose command is `compose_cmd` (a probe).
+pub fn read_model(ctx: &Context, compose_cmd: &Cmd) -> Result<Model, String> {
+    let argv = model_argv(&compose_cmd.argv().iter().map(|a| a.to_string()).collect::<Vec<_>>());
+    let model_cmd = Cmd { args: argv[1..].to_vec(), ..compose_cmd.clone() };
+    finish(ctx.runner.output(&model_cmd)).and_then(|json| Model::parse(&json))
+}
 
 /// Reads the model of the task whose Compose command is `compose_cmd` and asks the daemon about the
 /// engine, both at once: together they take as long as the slower of the two.
@@ -47,13 +54,19 @@ fn finish(output: Result<std::process::Output, TaskError>) -> Result<String, Str
 }
 
 /// The pre-flight of a start task: after build/.env is written, before anything runs. Stops the
-/// task when a published port is held by another program, the daemon stopped answering, or the
-/// engine cannot grant a CPU limit; warns when it has less memory than a limit. On a stop, build/
-/// is removed (as the down tasks do), so nothing is left behind. Down tasks, dry runs and
-/// `--skip-preflight` skip it.
-pub fn before_start(ctx: &Context, target: ComposeTarget, compose_cmd: &Cmd, skip: bool) -> Result<(), TaskError> {
+/// task when a published port is held by another program, the daemon stopped answering, the
+/// engine cannot grant a CPU limit, or a service asks for NVIDIA GPUs that Docker cannot give;
+/// warns when it has less memory than a limit. On a stop, build/ is removed (as the down tasks
+/// do), so nothing is left behind. Down tasks, dry runs and `--skip-preflight` skip it. Returns
+/// the model it read, for the wait after the start.
+pub fn before_start(
+    ctx: &Context,
+    target: ComposeTarget,
+    compose_cmd: &Cmd,
+    skip: bool,
+) -> Result<Option<Model>, TaskError> {
     if skip || ctx.dry_run || target.stops() {
-        return Ok(());
+        return Ok(None);
     }
     let (model, engine) = model_and_engine(ctx, compose_cmd);
     let mut problems = 0;
@@ -69,7 +82,14 @@ pub fn before_start(ctx: &Context, target: ComposeTarget, compose_cmd: &Cmd, ski
         Status::Ok | Status::Skipped => {}
     };
     match &engine.value {
-        Some(engine) => engine_verdicts(engine, model.as_ref().ok()).into_iter().for_each(&mut note),
+        Some(engine) => {
+            engine_verdicts(engine, model.as_ref().ok()).into_iter().for_each(&mut note);
+            if let Ok(model) = &model
+                && !model.gpu_services.is_empty()
+            {
+                note(gpu_runtime(engine, &model.gpu_services));
+            }
+        }
         None => note(engine.verdict.clone()),
     }
     match &model {
@@ -83,7 +103,7 @@ pub fn before_start(ctx: &Context, target: ComposeTarget, compose_cmd: &Cmd, ski
         Err(reason) => ctx.ui.warning(format!("ports not checked: Compose cannot read the task's files ({reason})")),
     }
     if problems == 0 {
-        return Ok(());
+        return Ok(model.ok());
     }
     if let Err(err) = build_files::clean(&ctx.project) {
         ctx.ui.warning(err);

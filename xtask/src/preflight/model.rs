@@ -1,5 +1,6 @@
-//! Compose's resolved model of a task (`docker compose ... config --format json`): the ports its
-//! services publish and the largest resource limits, which the pre-flight checks need.
+//! Compose's resolved model of a task (`docker compose ... config --format json`): its services,
+//! the ports they publish and the largest resource limits (for the pre-flight checks), which of
+//! them ask for NVIDIA GPUs, and which run once and exit (for the readiness wait).
 
 use std::net::IpAddr;
 
@@ -35,6 +36,8 @@ pub struct Published {
     pub service: String,
     /// The host address it is published on; `None` for every address (Compose's default).
     pub host_ip: Option<IpAddr>,
+    /// The container's port behind it (0 when Compose does not say).
+    pub target: u16,
 }
 
 impl Published {
@@ -67,6 +70,14 @@ pub struct Model {
     pub memory_limit: Option<Limit<u64>>,
     /// The largest CPU limit (`deploy.resources.limits.cpus`).
     pub cpu_limit: Option<Limit<f64>>,
+    /// Every service, sorted.
+    pub services: Vec<String>,
+    /// The services that run once and exit: another service waits for them to complete
+    /// (`condition: service_completed_successfully`), such as `minio-admin`.
+    pub one_shots: Vec<String>,
+    /// The services that ask for NVIDIA GPUs (`runtime: nvidia`, `gpus`, or a device reservation
+    /// with the `gpu` capability), sorted.
+    pub gpu_services: Vec<String>,
 }
 
 impl Model {
@@ -80,8 +91,17 @@ impl Model {
         };
         let Some(services) = root.get("services").and_then(Value::as_object) else { return Ok(model) };
         for (name, service) in services {
+            model.services.push(name.clone());
             for port in service.get("ports").and_then(Value::as_array).into_iter().flatten() {
                 model.published.extend(published_ports(name, port));
+            }
+            for (dependency, how) in service.get("depends_on").and_then(Value::as_object).into_iter().flatten() {
+                if how["condition"] == "service_completed_successfully" && !model.one_shots.contains(dependency) {
+                    model.one_shots.push(dependency.clone());
+                }
+            }
+            if asks_for_gpus(service) {
+                model.gpu_services.push(name.clone());
             }
             let limits = &service["deploy"]["resources"]["limits"];
             if let Some(bytes) = number(&limits["memory"]).map(|n| n as u64)
@@ -97,8 +117,29 @@ impl Model {
         }
         model.published.sort();
         model.published.dedup();
+        model.services.sort();
+        model.one_shots.sort();
+        model.gpu_services.sort();
         Ok(model)
     }
+
+    /// The port `service` publishes for its container port `target`, if any.
+    pub fn published_for(&self, service: &str, target: u16) -> Option<&Published> {
+        self.published.iter().find(|p| p.service == service && p.target == target && p.protocol == Protocol::Tcp)
+    }
+}
+
+/// Whether a service of the model asks for NVIDIA GPUs, which Docker grants only with the NVIDIA
+/// Container Toolkit installed.
+fn asks_for_gpus(service: &Value) -> bool {
+    let nvidia_runtime = service["runtime"].as_str() == Some("nvidia");
+    let gpus = service["gpus"].as_array().is_some_and(|g| !g.is_empty()) || service["gpus"].is_string();
+    let devices = service["deploy"]["resources"]["reservations"]["devices"].as_array().into_iter().flatten();
+    let reserved = devices.into_iter().any(|device| {
+        device["driver"] == "nvidia"
+            || device["capabilities"].as_array().is_some_and(|caps| caps.iter().any(|c| c == "gpu"))
+    });
+    nvidia_runtime || gpus || reserved
 }
 
 /// Compose writes some numbers as JSON numbers and some (memory in bytes) as strings.
@@ -123,6 +164,12 @@ fn published_ports(service: &str, port: &Value) -> Vec<Published> {
         None => (published.trim().parse::<u16>(), published.trim().parse::<u16>()),
     };
     let (Ok(first), Ok(last)) = (first, last) else { return Vec::new() };
+    // A range maps onto a range of container ports, in order.
+    let target = match &port["target"] {
+        Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()).unwrap_or(0),
+        Value::String(s) => s.split('-').next().and_then(|t| t.trim().parse().ok()).unwrap_or(0),
+        _ => 0,
+    };
     let protocol = match port["protocol"].as_str() {
         Some("udp") => Protocol::Udp,
         Some("tcp") | None => Protocol::Tcp,
@@ -136,7 +183,13 @@ fn published_ports(service: &str, port: &Value) -> Vec<Published> {
         });
     (first..=last.max(first))
         .filter(|&p| p != 0)
-        .map(|port| Published { port, protocol, service: service.to_string(), host_ip })
+        .map(|port| Published {
+            port,
+            protocol,
+            service: service.to_string(),
+            host_ip,
+            target: if target == 0 { 0 } else { target.saturating_add(port - first) },
+        })
         .collect()
 }
 
@@ -144,11 +197,7 @@ fn published_ports(service: &str, port: &Value) -> Vec<Published> {
 /// [`crate::compose::compose_argv`] builds it): the same program, env file, profiles and
 /// files, with `config --format json` instead of the action. It needs no daemon.
 pub fn model_argv(compose_argv: &[String]) -> Vec<String> {
-    // The files come last before the action, each after `-f`.
-    let files_end = compose_argv.iter().rposition(|a| a == "-f").map_or(compose_argv.len(), |i| i + 2);
-    let mut argv = compose_argv[..files_end.min(compose_argv.len())].to_vec();
-    argv.extend(["config", "--format", "json"].map(String::from));
-    argv
+    crate::compose::with_action(compose_argv, &["config", "--format", "json"])
 }
 
 #[cfg(test)]
@@ -181,10 +230,28 @@ mod tests {
                 ("8000".into(), "backend", None),
             ]
         );
+        assert_eq!(model.published_for("ray", 2).map(|p| p.port), Some(7001), "a range maps port to port");
+        assert_eq!(model.published_for("backend", 8000).map(|p| p.port), Some(8000));
+        assert_eq!(model.services, ["backend", "ray", "redis", "small"]);
         assert_eq!(model.memory_limit, Some(Limit { service: "ray".into(), value: 10 << 30 }));
         assert_eq!(model.cpu_limit, Some(Limit { service: "ray".into(), value: 2.0 }));
         assert!(Model::parse("not json").is_err());
         assert_eq!(Model::parse(r#"{"name":"x"}"#).expect("no services").published, []);
+    }
+
+    #[test]
+    fn one_shots_and_gpu_services() {
+        let model = Model::parse(
+            r#"{"services":{
+                "backend":{"depends_on":{"minio-admin":{"condition":"service_completed_successfully"},
+                                         "ray":{"condition":"service_healthy"}}},
+                "minio-admin":{}, "ray":{"runtime":"nvidia","gpus":[{"count":-1}]},
+                "worker":{"deploy":{"resources":{"reservations":{"devices":[{"capabilities":["gpu"]}]}}}},
+                "cpu":{"runtime":"runc"}}}"#,
+        )
+        .expect("parses");
+        assert_eq!(model.one_shots, ["minio-admin"]);
+        assert_eq!(model.gpu_services, ["ray", "worker"]);
     }
 
     #[test]

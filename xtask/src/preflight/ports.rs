@@ -283,7 +283,8 @@ mod tests {
     fn a_listener_on_loopback_holds_a_wildcard_port() {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let published = Published { port, protocol: Protocol::Tcp, service: "backend".into(), host_ip: None };
+        let published =
+            Published { port, protocol: Protocol::Tcp, service: "backend".into(), host_ip: None, target: 8000 };
         assert!(matches!(probe(&published), Probe::InUse));
         #[cfg(target_os = "linux")]
         {

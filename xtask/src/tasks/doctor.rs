@@ -3,11 +3,6 @@
 //! row is a verdict of a check in [`crate::checks`] or [`crate::preflight`], the same checks the
 //! tasks run.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
-
 use lumigator_conf::ResolvedConfig;
 use lumigator_conf::render::render_env;
 use serde_json::json;
@@ -17,8 +12,9 @@ use crate::checks::docker::Engine;
 use crate::cli::{DoctorArgs, Format};
 use crate::compose::{self, Compose, ComposeTarget};
 use crate::context::Context;
-use crate::env_step::redacted;
+use crate::env_step::{TempEnvFile, redacted};
 use crate::error::TaskError;
+use crate::host::{GPUS_SETTING, GpuCount, wants_gpus};
 use crate::output;
 use crate::preflight::engine::{cpus_text, engine_verdicts, gib};
 use crate::preflight::model::Model;
@@ -50,7 +46,7 @@ impl Row {
 pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<(), TaskError> {
     let target = args.task;
     let name = target.name();
-    let rows = rows(ctx, target, args.gpu.gpus);
+    let rows = rows(ctx, target, args.gpu.gpus.as_ref());
     let count = |status| rows.iter().filter(|r| r.verdict.status == status).count();
     let (problems, warnings) = (count(Status::Problem), count(Status::Warning));
     match args.format {
@@ -106,22 +102,30 @@ fn table(rows: &[Row]) -> String {
 }
 
 /// Every check `target` needs, in the order a user would fix them.
-fn rows(ctx: &Context, target: ComposeTarget, gpus: Option<u32>) -> Vec<Row> {
+fn rows(ctx: &Context, target: ComposeTarget, gpus: Option<&GpuCount>) -> Vec<Row> {
     let spec = target.spec();
     let starts = !target.stops();
     let cli = checks::docker::docker_cli(ctx);
     let compose = checks::docker::compose(ctx);
     let config = checks::config::load_without_key(ctx);
     let config_ok = config.as_ref().is_ok_and(|c| !c.has_errors());
+    // GPUs asked for by the flag, else by the configuration (even one with errors elsewhere).
+    let mut use_gpus = match (gpus, &config) {
+        (Some(count), _) => count.wants_gpus(),
+        (None, Ok(config)) => config.resolved.get(GPUS_SETTING).is_some_and(|e| wants_gpus(&e.value)),
+        (None, Err(_)) => false,
+    };
     // The daemon, the engine and the ports: `docker info` and Compose's model of the task.
     let (model, engine) = match (&compose.value, &config) {
         (Some(compose), Ok(config)) if starts && config_ok => {
-            let (model, engine) = read_model(ctx, compose, target, config.resolved.clone(), gpus);
+            let (model, engine, gpus) = read_model(ctx, compose, target, config.resolved.clone(), gpus);
+            use_gpus = gpus;
             (Some(model), engine)
         }
         _ if cli.passed() => (None, checks::docker::engine(ctx)),
         _ => (None, Checked::failed(Verdict::skipped("needs the Docker CLI"))),
     };
+    let model_read = model.as_ref().and_then(|m| m.as_ref().ok());
 
     let mut rows = vec![
         Row::new("docker-cli", "Docker CLI", cli.verdict.clone()),
@@ -129,7 +133,10 @@ fn rows(ctx: &Context, target: ComposeTarget, gpus: Option<u32>) -> Vec<Row> {
         Row::new("daemon", "Docker daemon", engine.verdict.clone()),
     ];
     if starts {
-        rows.push(resources_row(engine.value.as_ref(), model.as_ref().and_then(|m| m.as_ref().ok())));
+        rows.push(resources_row(engine.value.as_ref(), model_read));
+    }
+    if starts && use_gpus {
+        rows.push(Row::new("gpu-runtime", "NVIDIA runtime", gpu_row(engine.value.as_ref(), model_read)));
     }
     if spec.needs_sources {
         rows.push(Row::new("sources", "Lumigator's sources", checks::project::sources(ctx, &target.name())));
@@ -150,44 +157,43 @@ fn rows(ctx: &Context, target: ComposeTarget, gpus: Option<u32>) -> Vec<Row> {
     rows
 }
 
-/// A private temporary env file, removed when dropped: doctor must not write build/.
-struct TempEnvFile(PathBuf);
-
-impl TempEnvFile {
-    fn create(contents: &str) -> std::io::Result<Self> {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        let path = std::env::temp_dir().join(format!("lumigator-doctor-{}-{nanos}.env", std::process::id()));
-        let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
-        let guard = TempEnvFile(path);
-        file.write_all(contents.as_bytes())?;
-        Ok(guard)
-    }
-}
-
-impl Drop for TempEnvFile {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.0);
-    }
-}
-
 /// Reads the task's Compose model with the configuration rendered, secrets redacted, into a
 /// temporary env file (the same values as build/.env would hold, apart from secrets, which no
-/// port depends on), and asks the daemon about the engine meanwhile.
+/// port depends on), and asks the daemon about the engine meanwhile. Also says whether the task
+/// would use the GPU override.
 fn read_model(
     ctx: &Context,
     compose: &Compose,
     target: ComposeTarget,
     mut resolved: ResolvedConfig,
-    gpus: Option<u32>,
-) -> (Result<Model, String>, Checked<Engine>) {
+    gpus: Option<&GpuCount>,
+) -> (Result<Model, String>, Checked<Engine>, bool) {
     let use_gpus = compose::apply_host_values(&mut resolved, gpus);
-    let env_file = match TempEnvFile::create(&render_env(&redacted(&resolved))) {
+    let env_file = match TempEnvFile::create("doctor", &render_env(&redacted(&resolved))) {
         Ok(file) => file,
-        Err(err) => return (Err(format!("cannot write a temporary env file: {err}")), checks::docker::engine(ctx)),
+        Err(err) => {
+            return (Err(format!("cannot write a temporary env file: {err}")), checks::docker::engine(ctx), use_gpus);
+        }
     };
-    let compose_cmd = Cmd::from_argv(&ctx.project.root, &compose::compose_argv(compose, &env_file.0, target, use_gpus))
-        .env_remove(compose::exported_keys(&resolved));
-    preflight::model_and_engine(ctx, &compose_cmd)
+    let compose_cmd =
+        Cmd::from_argv(&ctx.project.root, &compose::compose_argv(compose, env_file.path(), target, use_gpus))
+            .env_remove(compose::exported_keys(&resolved));
+    let (model, engine) = preflight::model_and_engine(ctx, &compose_cmd);
+    (model, engine, use_gpus)
+}
+
+/// Whether Docker can give the stack the NVIDIA GPUs it asks for: the check the start's
+/// pre-flight makes. A stack that asks for none (a model without `runtime: nvidia` or `gpus`)
+/// needs no runtime; without a model, GPUs asked for need it.
+fn gpu_row(engine: Option<&Engine>, model: Option<&Model>) -> Verdict {
+    let Some(engine) = engine else { return Verdict::skipped("needs the daemon") };
+    match model {
+        Some(model) if model.gpu_services.is_empty() => {
+            Verdict::ok("the stack's services ask for no NVIDIA runtime (none needed)")
+        }
+        Some(model) => checks::docker::gpu_runtime(engine, &model.gpu_services),
+        None => checks::docker::gpu_runtime(engine, &[]),
+    }
 }
 
 fn resources_row(engine: Option<&Engine>, model: Option<&Model>) -> Row {

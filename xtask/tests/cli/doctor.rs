@@ -37,7 +37,9 @@ fn own_command() -> String {
     fs::read_to_string("/proc/self/comm").map(|c| c.trim().to_string()).unwrap_or_default()
 }
 
-/// A sandbox with a fake docker and uv, and the Compose model the fake prints.
+/// A sandbox with a fake docker and uv, and the Compose model the fake prints. Its backend
+/// publishes a port where nothing answers HTTP, so the starts here pass `--no-wait`: the wait
+/// for the backend's health endpoint is tested in `lifecycle`.
 struct Setup {
     sandbox: Sandbox,
     fake: FakeDocker,
@@ -144,7 +146,7 @@ fn a_port_held_on_loopback_stops_doctor_and_the_start_until_it_is_released() {
     run.assert_ok();
     assert_eq!(report["ok"], true);
     assert_eq!(port_row(&report, backend)["status"], "ok");
-    setup.sandbox.run(&["start-lumigator"]).assert_ok();
+    setup.sandbox.run(&["start-lumigator", "--no-wait"]).assert_ok();
     assert!(setup.compose_ran("up"));
     assert!(setup.sandbox.env_file().is_file());
 }
@@ -154,9 +156,15 @@ fn skip_preflight_starts_anyway() {
     let (backend, frontend) = two_ports();
     let setup = Setup::new(model(backend, frontend), false);
     let _listener = listen_on_loopback(backend);
-    setup.sandbox.run(&["start-lumigator", "--skip-preflight"]).assert_ok();
+    setup.sandbox.run(&["start-lumigator", "--skip-preflight", "--no-wait"]).assert_ok();
     assert!(setup.compose_ran("up"));
-    assert!(!setup.compose_ran("config"), "no model read: the pre-flight did not run");
+    // The model is read after the start (for the addresses), never before it.
+    let calls = setup.fake.calls();
+    let up = calls.iter().position(|c| c.argv.iter().any(|a| a == "up")).expect("up");
+    assert!(
+        !calls[..up].iter().any(|c| c.argv.iter().any(|a| a == "config")),
+        "no model read before Compose started: the pre-flight did not run"
+    );
 }
 
 #[test]
@@ -172,7 +180,7 @@ fn a_port_published_by_our_own_running_stack_is_fine() {
     let own = port_row(&report, backend);
     assert_eq!(own["status"], "ok");
     assert!(own["detail"].as_str().expect("detail").contains("lumigator-backend-1"), "{own}");
-    setup.sandbox.run(&["start-lumigator"]).assert_ok();
+    setup.sandbox.run(&["start-lumigator", "--no-wait"]).assert_ok();
     assert!(setup.compose_ran("up"));
 }
 
@@ -201,7 +209,7 @@ fn doctor_reads_the_model_with_the_task_s_own_compose_arguments_and_writes_nothi
         let doctor_call = setup.fake.calls().into_iter().rfind(|c| c.argv.contains(&"config".to_string()));
         let doctor_call = doctor_call.expect("the model was read");
         setup.nothing_changed();
-        setup.sandbox.run(&[task, "--gpus", gpus]).assert_ok();
+        setup.sandbox.run(&[task, "--gpus", gpus, "--no-wait"]).assert_ok();
         let up = setup.fake.actions().pop().expect("compose up");
 
         // Same program, profiles and files; only the env file differs (a temporary one).
@@ -303,7 +311,7 @@ fn engine_resources_against_the_stack_s_limits() {
     assert_eq!(resources["status"], "warning");
     assert_eq!(resources["detail"], "the engine has 4 GiB of memory; ray may use up to 10 GiB");
     assert!(resources["fix"].as_str().expect("fix").starts_with("give the engine 10 GiB or more"));
-    let run = setup.sandbox.run(&["start-lumigator"]);
+    let run = setup.sandbox.run(&["start-lumigator", "--no-wait"]);
     run.assert_ok();
     assert!(run.stderr.contains("warning: the engine has 4 GiB of memory"), "{}", run.stderr);
 

@@ -20,17 +20,42 @@ pub struct Call {
 }
 
 impl Call {
-    /// The call as one line, with the project directory shown as `[PROJECT]`.
+    /// The call as one line, with the project directory shown as `[PROJECT]` and an env file
+    /// outside it (a temporary one, named after the process) as `[TEMPORARY]`.
     pub fn line(&self, sandbox: &Sandbox) -> String {
-        sandbox.redact(&self.argv.join(" "))
+        let mut words = self.argv.clone();
+        for at in 1..words.len() {
+            if words[at - 1] == "--env-file" && !Path::new(&words[at]).starts_with(sandbox.project()) {
+                words[at] = "[TEMPORARY]".into();
+            }
+        }
+        sandbox.redact(&words.join(" "))
     }
 
-    /// Whether this is a compose action, not a probe: a version or daemon probe, or one of the
-    /// pre-flight's (`compose ... config`, `docker ps`).
+    /// Whether this is a compose action, not a probe: a version or daemon probe, one of the
+    /// pre-flight's (`compose ... config`, `docker ps`), or the readiness wait's (`compose ... ps`).
     pub fn is_action(&self) -> bool {
         let probe = self.argv.iter().any(|a| a == "version" || a == "--version" || a == "info" || a == "config")
+            || self.compose_action() == Some("ps")
             || self.argv.get(1).is_some_and(|a| a == "ps");
         !probe
+    }
+
+    /// The action of a Compose call (`up`, `down`, `ps`, `logs`, ...), after its options.
+    pub fn compose_action(&self) -> Option<&str> {
+        let mut words = self.argv.iter().skip(1).map(String::as_str);
+        if self.argv.first().is_some_and(|p| p == "docker") && words.next() != Some("compose") {
+            return None;
+        }
+        while let Some(word) = words.next() {
+            match word {
+                "--env-file" | "--profile" | "-f" | "-p" | "--project-name" => {
+                    words.next();
+                }
+                action => return Some(action),
+            }
+        }
+        None
     }
 }
 

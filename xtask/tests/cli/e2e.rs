@@ -415,6 +415,83 @@ fn gpus_bring_in_the_gpu_override_on_the_real_engine() {
     assert!(stack.containers().is_empty(), "containers left: {:?}", stack.containers());
 }
 
+// ------------------------------------------------------------- readiness and stopping --
+
+/// The health of `service`'s container, as Docker reports it.
+fn health(stack: &Stack, service: &str) -> String {
+    let id = stack.container(service);
+    let out = docker(&["inspect", "--format", "{{.State.Health.Status}}", &id]);
+    text(&out.stdout).trim().to_string()
+}
+
+#[test]
+#[ignore = "needs a Docker Engine and Compose v2; .ci/run starts them"]
+fn a_start_waits_until_ray_is_healthy() {
+    let stack = Stack::new("ready");
+    let sandbox = stack.sandbox();
+    let run = sandbox.run(&["start-lumigator"]);
+    run.assert_ok();
+    assert_eq!(health(&stack, "ray"), "healthy", "the task returned once ray was healthy:\n{}", run.stderr);
+    let lines: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with("xtask: ray: ")).collect();
+    assert!(lines.first().is_some_and(|l| l.contains("starting")), "{}", run.stderr);
+    assert!(lines.last().is_some_and(|l| l.starts_with("xtask: ray: healthy")), "{}", run.stderr);
+    assert!(run.stdout.starts_with("Lumigator is ready"), "{}", run.stdout);
+    stack.assert_running();
+}
+
+#[test]
+#[ignore = "needs a Docker Engine and Compose v2; .ci/run starts them"]
+fn a_start_whose_ray_never_turns_healthy_fails_by_name_within_the_timeout_and_leaves_it_running() {
+    let stack = Stack::new("unready");
+    let sandbox = stack.sandbox();
+    // The test stack's variant that never turns healthy (see tests/stack/docker-compose.yaml).
+    sandbox.user_conf("E2E_READY_AFTER=never\n");
+    let started = std::time::Instant::now();
+    let run = sandbox.run(&["start-lumigator", "--wait-timeout", "4"]);
+    let took = started.elapsed();
+    assert_eq!(run.status, 1, "{}", run.transcript());
+    // `up -d` itself takes a moment; the wait ends at its timeout, give or take one question.
+    assert!(took < std::time::Duration::from_secs(4 + 8), "well within the timeout plus a few seconds: {took:?}");
+    assert!(
+        run.stderr.contains("error: start-lumigator: 1 service not ready after 4 s (ray: starting"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("note: the last 20 lines of ray's log:"), "{}", run.stderr);
+    assert!(run.stderr.contains("LUMIGATOR_E2E_ENVIRON_HEX_END"), "ray's own log lines: {}", run.stderr);
+    assert!(run.stderr.contains("`cargo xtask stop-lumigator` stops it"), "{}", run.stderr);
+    // Left running, as it said; the stop stops it.
+    stack.assert_running();
+    assert_eq!(health(&stack, "ray"), "starting");
+    assert!(sandbox.env_file().is_file());
+    sandbox.run(&["stop-lumigator"]).assert_ok();
+    assert!(stack.containers().is_empty());
+}
+
+#[test]
+#[ignore = "needs a Docker Engine and Compose v2; .ci/run starts them"]
+fn stop_lumigator_stops_the_stack_with_a_broken_user_conf() {
+    let stack = Stack::new("broken");
+    let sandbox = stack.sandbox();
+    // With the build/.env the start left, then with the defaults alone.
+    for keep_build_env in [true, false] {
+        sandbox.user_conf("");
+        sandbox.run(&["start-lumigator", "--no-wait"]).assert_ok();
+        stack.assert_running();
+        if !keep_build_env {
+            sandbox.run(&["config-clean"]).assert_ok();
+        }
+        sandbox.user_conf("RAY_DASHBOARD_PORT=abc\nBROKEN\n");
+        let run = sandbox.run(&["stop-lumigator"]);
+        run.assert_ok();
+        assert!(run.stderr.contains("warning: stop-lumigator ignores the configuration"), "{}", run.stderr);
+        let used = if keep_build_env { "as the last start wrote it" } else { ".default.conf alone" };
+        assert!(run.stderr.contains(used), "{}", run.stderr);
+        assert!(stack.containers().is_empty(), "containers left: {:?}\n{}", stack.containers(), run.transcript());
+        assert!(!sandbox.project().join("build").exists(), "build/ is gone");
+    }
+}
+
 // ------------------------------------------- every task against Lumigator's real compose files --
 
 /// A project holding copies of Lumigator's compose files and `.default.conf` (and stand-in
@@ -497,10 +574,11 @@ fn resolve_with_compose(call: &Call, scratch: &Path) -> Value {
 }
 
 /// Each service's image and environment, secrets replaced by `[REDACTED]`. Also checks that the
-/// key reaches the backend, and no other service.
-fn render_services(model: &Value, settings: &BTreeMap<String, Setting>) -> String {
+/// key reaches the backend, and no other service. A stop (`stops`) neither creates nor reads the
+/// key: its backend gets an empty one.
+fn render_services(model: &Value, settings: &BTreeMap<String, Setting>, stops: bool) -> String {
     let key = &settings[SECRET_KEY].value;
-    assert!(!key.is_empty(), "the task created the key");
+    assert_eq!(key.is_empty(), stops, "a start creates the key; a stop needs none and makes none");
     let secret_values: BTreeSet<&str> =
         settings.values().filter(|s| s.secret).map(|s| s.value.as_str()).filter(|v| !v.is_empty()).collect();
     let services = model["services"].as_object().expect("services");
@@ -512,7 +590,7 @@ fn render_services(model: &Value, settings: &BTreeMap<String, Setting>) -> Strin
             .as_object()
             .map(|e| e.iter().map(|(k, v)| (k.as_str(), v)).collect())
             .unwrap_or_default();
-        let has_key = environment.iter().any(|(k, v)| *k == SECRET_KEY || v.as_str() == Some(key));
+        let has_key = environment.iter().any(|(k, v)| *k == SECRET_KEY || (!key.is_empty() && v.as_str() == Some(key)));
         if name == "backend" {
             assert_eq!(environment.get(SECRET_KEY).and_then(|v| v.as_str()), Some(key.as_str()));
         } else {
@@ -560,7 +638,8 @@ fn every_compose_task_resolves_lumigators_compose_files_cleanly() {
         let scratch = tempfile::tempdir().expect("scratch");
         let model = resolve_with_compose(&call, scratch.path());
         let settings = config_show(&sandbox);
-        let mut body = sandbox.redact(&render_services(&model, &settings));
+        let stops = tasks::stopping().iter().any(|t| t == task);
+        let mut body = sandbox.redact(&render_services(&model, &settings, stops));
         // The snapshot is the x86_64 one: on ARM hosts the Ray image carries the host's suffix,
         // taken out here so that one snapshot holds on every host.
         let env_file = call.env_file.as_deref().expect("env file");

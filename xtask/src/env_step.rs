@@ -132,3 +132,15 @@ pub fn child_env(resolved: &ResolvedConfig) -> Vec<EnvVar> {
         .map(|entry| EnvVar { name: entry.key.clone(), value: entry.value.clone(), secret: entry.secret })
         .collect()
 }
+
+/// The configuration's names that a child given [`child_env`] sees with another value than ours:
+/// the variables of the caller's environment the configuration replaces (names only, for the
+/// message that says so).
+pub fn replaced_in_caller(resolved: &ResolvedConfig) -> Vec<String> {
+    resolved
+        .entries
+        .iter()
+        .filter(|entry| std::env::var_os(&entry.key).is_some_and(|ours| ours != *entry.value.as_str()))
+        .map(|entry| entry.key.clone())
+        .collect()
+}

@@ -10,6 +10,7 @@ mod compose;
 mod context;
 mod env_step;
 mod error;
+mod export;
 mod host;
 mod output;
 mod preflight;
@@ -44,7 +45,7 @@ fn main() -> ExitCode {
 }
 
 fn run(ctx: &Context, task: Task) -> Result<(), TaskError> {
-    use tasks::{clean_docker, config, doctor, secrets, stack};
+    use tasks::{clean_docker, config, doctor, export, run, secrets, stack};
     match task {
         Task::Stack(StackTask::Compose(table)) => stack::run(ctx, table.task, &table.args),
         Task::Stack(StackTask::LocalLogs) => stack::logs(ctx),
@@ -52,6 +53,8 @@ fn run(ctx: &Context, task: Task) -> Result<(), TaskError> {
         Task::Config(ConfigTask::GenerateEnv) => config::generate_env(ctx),
         Task::Config(ConfigTask::Check(args)) => config::check(ctx, &args),
         Task::Config(ConfigTask::Show(args)) => config::show(ctx, &args),
+        Task::Config(ConfigTask::Export(args)) => export::run(ctx, &args),
+        Task::Config(ConfigTask::Run(args)) => run::run(ctx, &args),
         Task::Clean(CleanTask::ConfigClean) => config::clean(ctx),
         Task::Clean(CleanTask::Docker(task)) => clean_docker::run(ctx, &task),
         Task::Secret(task) => secrets::run(ctx, &task),

@@ -4,6 +4,7 @@
 //! clap lists subcommands under one heading, so [`command`] renders the task list itself, one
 //! heading per group of [`GROUPS`], from the same clap definitions (names and help lines).
 
+pub mod export;
 pub mod format;
 pub mod secrets;
 pub mod table;
@@ -14,6 +15,7 @@ use std::path::PathBuf;
 use clap::{ArgMatches, Args, Command, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::compose::ComposeTarget;
+pub use export::{ExportArgs, ExportFormat, RunArgs};
 pub use format::Format;
 pub use secrets::SecretTask;
 use table::{Table, TaskTable};
@@ -125,6 +127,22 @@ pub enum ConfigTask {
     /// Changes nothing on disk.
     #[command(name = "config-show")]
     Show(ShowArgs),
+    /// Write the resolved configuration for another consumer: a shell, a CI step, Kubernetes, Helm
+    ///
+    /// The settings as `config-show` lists them (resolved, in order), in the format asked for.
+    /// Secrets (the key and every secret setting) are written only with --with-secrets; without it
+    /// they are left out and named on stderr. --output writes the file atomically with mode 0600.
+    /// Changes nothing else.
+    #[command(name = "config-export")]
+    Export(ExportArgs),
+    /// Run a command with the resolved configuration in its environment, writing nothing
+    ///
+    /// CMD gets every setting, the secret key included, byte for byte as resolved (no file, no
+    /// second parse). Settings win over variables of your environment with the same name, as for
+    /// Compose; the task names (never the values of) those it replaced. stdin, stdout and stderr are
+    /// CMD's, SIGTERM is passed on, and the exit status is CMD's (128 + N for signal N). Creates the
+    /// key if it is missing, as a start would.
+    Run(RunArgs),
 }
 
 /// Removing Docker objects and generated files.
@@ -266,6 +284,7 @@ impl Task {
             Task::Config(ConfigTask::Show(args)) => args.format,
             Task::Diagnostics(DiagnosticsTask::Doctor(args)) => args.format,
             Task::Secret(SecretTask::List(args)) => args.format,
+            Task::Config(ConfigTask::Export(args)) if args.format == ExportFormat::Json => Format::Json,
             _ => Format::Text,
         }
     }

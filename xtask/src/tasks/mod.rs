@@ -5,5 +5,7 @@
 pub mod clean_docker;
 pub mod config;
 pub mod doctor;
+pub mod export;
+pub mod run;
 pub mod secrets;
 pub mod stack;

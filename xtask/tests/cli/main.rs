@@ -13,6 +13,7 @@ mod config;
 mod docs;
 mod doctor;
 mod e2e;
+mod export;
 mod hardening;
 mod output;
 mod secrets;

@@ -4,13 +4,10 @@
 
 use lumigator_conf::ResolvedConfig;
 
-/// The first line: what the text is, and how to use it.
-pub const HEADER: &str = "# Lumigator's resolved configuration (cargo xtask config-export --format sh): \
-                          eval \"$(cargo xtask config-export --format sh)\"\n";
-
-/// The configuration as shell text that, sourced or `eval`ed, exports every value exactly.
+/// The configuration as shell text that, sourced or `eval`ed, exports every value exactly. No
+/// comment line: an interactive zsh without `interactive_comments` would run `#` as a command.
 pub fn render(config: &ResolvedConfig) -> String {
-    let mut out = String::from(HEADER);
+    let mut out = String::new();
     for entry in &config.entries {
         // Names are shell names already: the parser accepts no other.
         out.push_str(&format!("export {}={}\n", entry.key, quote(&entry.value)));
@@ -26,6 +23,12 @@ pub fn quote(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::export::tests::config;
+
+    #[test]
+    fn only_export_lines() {
+        assert_eq!(render(&config(&[("A", "x"), ("B", "l1\nl2")])), "export A='x'\nexport B='l1\nl2'\n");
+    }
 
     #[test]
     fn quotes_are_the_only_special_character() {

@@ -11,7 +11,8 @@
 //!    atomically or removes it.
 //!
 //! [`config::Configuration::load`] runs steps 1 to 4 in one call; [`key`] creates and guards the
-//! secret key; [`lock`] keeps two tasks from working on one project at once.
+//! secret key; [`lock`] keeps two tasks from working on one project at once; [`test_settings`] are
+//! the values the test tasks give pytest instead of the configuration.
 //!
 //! The library never spawns processes and never prints: callers (the `xtask` binary) decide what to
 //! show. Secret values never appear in `Debug`, `Display` or error output.
@@ -30,6 +31,7 @@ pub mod render;
 pub mod resolve;
 pub mod settings;
 pub mod template;
+pub mod test_settings;
 
 pub use check::{Finding, Severity};
 pub use config::{Configuration, KeyAccess};

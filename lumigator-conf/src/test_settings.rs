@@ -7,11 +7,11 @@
 
 use std::path::Path;
 
+use crate::check::Finding;
 use crate::error::Error;
 use crate::origin::Origin;
 use crate::parse::ConfFile;
 use crate::resolve::{ResolvedConfig, ResolvedEntry};
-use crate::check::Finding;
 use crate::settings;
 
 /// The file's text, as shipped.

@@ -16,13 +16,16 @@ mod preflight;
 mod runner;
 mod signals;
 mod stack;
+mod stack_status;
+mod suites;
 mod tasks;
+mod test_env;
 mod ui;
 mod verdict;
 
 use std::process::ExitCode;
 
-use crate::cli::{CleanTask, ConfigTask, DiagnosticsTask, Format, StackTask, Task};
+use crate::cli::{CleanTask, ConfigTask, DiagnosticsTask, DocsTask, Format, StackTask, Task, TestTask};
 use crate::context::Context;
 use crate::error::TaskError;
 
@@ -44,7 +47,7 @@ fn main() -> ExitCode {
 }
 
 fn run(ctx: &Context, task: Task) -> Result<(), TaskError> {
-    use tasks::{clean_docker, config, doctor, secrets, stack};
+    use tasks::{clean_docker, config, doctor, openapi, secrets, setup, stack, tests};
     match task {
         Task::Stack(StackTask::Compose(table)) => stack::run(ctx, table.task, &table.args),
         Task::Stack(StackTask::LocalLogs) => stack::logs(ctx),
@@ -54,7 +57,12 @@ fn run(ctx: &Context, task: Task) -> Result<(), TaskError> {
         Task::Config(ConfigTask::Show(args)) => config::show(ctx, &args),
         Task::Clean(CleanTask::ConfigClean) => config::clean(ctx),
         Task::Clean(CleanTask::Docker(task)) => clean_docker::run(ctx, &task),
+        Task::Clean(CleanTask::All(args)) => clean_docker::all(ctx, args.yes),
         Task::Secret(task) => secrets::run(ctx, &task),
         Task::Diagnostics(DiagnosticsTask::Doctor(args)) => doctor::run(ctx, &args),
+        Task::Test(TestTask::Suite(table)) => tests::run(ctx, table.task, &table.args),
+        Task::Test(TestTask::Setup) => setup::run(ctx),
+        Task::Docs(DocsTask::UpdateOpenapiDocs) => openapi::update(ctx),
+        Task::Docs(DocsTask::CheckOpenapiDocs) => openapi::check(ctx),
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod secrets;
 pub mod table;
+pub mod tests;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -15,6 +16,7 @@ use clap::{ArgMatches, Args, Command, CommandFactory, FromArgMatches, Parser, Su
 use crate::compose::ComposeTarget;
 pub use secrets::SecretTask;
 use table::{Table, TaskTable};
+pub use tests::{DocsTask, TestArgs, TestTask};
 
 /// Lumigator's developer tasks: configure and run the local Docker Compose stack.
 #[derive(Debug, Parser)]
@@ -64,6 +66,12 @@ pub enum Task {
     /// Checking the machine.
     #[command(flatten)]
     Diagnostics(DiagnosticsTask),
+    /// Running the test suites; preparing the Python environments.
+    #[command(flatten)]
+    Test(TestTask),
+    /// The OpenAPI specification in the docs.
+    #[command(flatten)]
+    Docs(DocsTask),
 }
 
 /// A group of tasks under one heading of `--help`.
@@ -75,8 +83,10 @@ pub struct Group {
 }
 
 /// The groups, in the order `--help` lists them. A test checks that every task is in one.
-pub const GROUPS: [Group; 5] = [
+pub const GROUPS: [Group; 7] = [
     Group { heading: "Stack", tasks: StackTask::augment_subcommands },
+    Group { heading: "Tests", tasks: TestTask::augment_subcommands },
+    Group { heading: "Docs", tasks: DocsTask::augment_subcommands },
     Group { heading: "Configuration", tasks: ConfigTask::augment_subcommands },
     Group { heading: "Cleaning", tasks: CleanTask::augment_subcommands },
     Group { heading: "Secrets", tasks: SecretTask::augment_subcommands },
@@ -133,6 +143,9 @@ pub enum CleanTask {
     /// The Makefile's clean-docker targets.
     #[command(flatten)]
     Docker(DockerCleanTask),
+    /// Run clean-docker-buildcache, clean-docker-containers and config-clean
+    #[command(name = "clean-all")]
+    All(YesArgs),
 }
 
 /// The Makefile's clean-docker targets.

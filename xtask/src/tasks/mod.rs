@@ -5,5 +5,8 @@
 pub mod clean_docker;
 pub mod config;
 pub mod doctor;
+pub mod openapi;
 pub mod secrets;
+pub mod setup;
 pub mod stack;
+pub mod tests;

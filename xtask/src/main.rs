@@ -47,7 +47,7 @@ fn main() -> ExitCode {
 }
 
 fn run(ctx: &Context, task: Task) -> Result<(), TaskError> {
-    use tasks::{clean_docker, config, doctor, openapi, secrets, setup, stack, tests};
+    use tasks::{clean_docker, config, doctor, openapi, secrets, setup, stack, testing};
     match task {
         Task::Stack(StackTask::Compose(table)) => stack::run(ctx, table.task, &table.args),
         Task::Stack(StackTask::LocalLogs) => stack::logs(ctx),
@@ -60,7 +60,7 @@ fn run(ctx: &Context, task: Task) -> Result<(), TaskError> {
         Task::Clean(CleanTask::All(args)) => clean_docker::all(ctx, args.yes),
         Task::Secret(task) => secrets::run(ctx, &task),
         Task::Diagnostics(DiagnosticsTask::Doctor(args)) => doctor::run(ctx, &args),
-        Task::Test(TestTask::Suite(table)) => tests::run(ctx, table.task, &table.args),
+        Task::Test(TestTask::Suite(table)) => testing::run(ctx, table.task, &table.args),
         Task::Test(TestTask::Setup) => setup::run(ctx),
         Task::Docs(DocsTask::UpdateOpenapiDocs) => openapi::update(ctx),
         Task::Docs(DocsTask::CheckOpenapiDocs) => openapi::check(ctx),

@@ -6,7 +6,7 @@
 
 pub mod secrets;
 pub mod table;
-pub mod tests;
+pub mod testing;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -16,7 +16,7 @@ use clap::{ArgMatches, Args, Command, CommandFactory, FromArgMatches, Parser, Su
 use crate::compose::ComposeTarget;
 pub use secrets::SecretTask;
 use table::{Table, TaskTable};
-pub use tests::{DocsTask, TestArgs, TestTask};
+pub use testing::{DocsTask, TestArgs, TestTask};
 
 /// Lumigator's developer tasks: configure and run the local Docker Compose stack.
 #[derive(Debug, Parser)]

@@ -9,4 +9,4 @@ pub mod openapi;
 pub mod secrets;
 pub mod setup;
 pub mod stack;
-pub mod tests;
+pub mod testing;

@@ -77,6 +77,7 @@ pub fn check(ctx: &Context) -> Result<(), TaskError> {
         ctx.ui.out(format!("would compare it with {SPEC}, ignoring line breaks, then remove the temporary folder\n"));
         return Ok(());
     }
+    checks::project::require_uv(ctx, "the backend's specification is generated with it")?;
     let documented_path = ctx.project.root.join(SPEC);
     let documented = fs::read_to_string(&documented_path).map_err(|err| TaskError::Io {
         what: format!("cannot read {}", documented_path.display()),

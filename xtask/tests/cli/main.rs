@@ -14,3 +14,4 @@ mod e2e;
 mod hardening;
 mod secrets;
 mod support;
+mod test_tasks;

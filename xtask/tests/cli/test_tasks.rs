@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::support::fake_docker::{Call, FakeDocker, source_checkout};
-use crate::support::{Run, Sandbox, VALID_KEY, run_within, tasks};
+use crate::support::{Run, Sandbox, VALID_KEY, copy_tree, lumigator_snapshot, run_within, tasks};
 
 /// The folders the suites and the OpenAPI tasks run in.
 const SUITE_DIRS: [&str; 6] = [
@@ -594,4 +594,49 @@ fn plans_only(stdout: &str) -> String {
         kept.push('\n');
     }
     kept
+}
+
+// ------------------------------------------------------------------------- for real (opt-in) --
+
+/// In a copy of the Lumigator snapshot, with the real uv and pytest: the suites that can pass on
+/// a machine without the stack's images or the Hugging Face hub, and the OpenAPI check. The
+/// counts are what the snapshot's own Makefile gets here.
+#[test]
+#[ignore = "needs the real uv on PATH, Python 3.11 (UV_PYTHON) and PyPI or a warm uv cache; .ci/run provides them"]
+fn real_uv_runs_lumigators_unit_suites_and_checks_the_openapi_docs() {
+    let mut sandbox = Sandbox::new();
+    copy_tree(&lumigator_snapshot(), sandbox.project());
+    // uv's settings and the network's (certificates, proxies) pass through as a user's would; the
+    // cache is the real one, so the temporary HOME does not mean downloading every package again.
+    let network = ["SSL_CERT_FILE", "SSL_CERT_DIR", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY"];
+    sandbox.env.extend(
+        std::env::vars().filter(|(name, _)| name.starts_with("UV_") || network.contains(&name.to_uppercase().as_str())),
+    );
+    if std::env::var_os("UV_CACHE_DIR").is_none()
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        sandbox.env.push(("UV_CACHE_DIR".into(), PathBuf::from(home).join(".cache/uv").display().to_string()));
+    }
+    for (task, expected) in [
+        ("test-schemas-unit", "51 passed"),
+        ("test-sdk-unit", "47 passed"),
+        ("test-backend-unit", "138 passed"),
+        ("check-openapi-docs", "openapi.json is up to date"),
+    ] {
+        let run = sandbox.run(&[task]);
+        let tail = |text: &str| last_lines(text, 30);
+        assert_eq!(run.status, 0, "{task}:\n--- stdout\n{}--- stderr\n{}", tail(&run.stdout), tail(&run.stderr));
+        assert!(
+            run.stdout.contains(expected) || run.stderr.contains(expected),
+            "{task}: no {expected:?}:\n{}",
+            tail(&run.stdout)
+        );
+    }
+    assert!(
+        fs::read_dir(std::env::temp_dir())
+            .expect("temp dir")
+            .flatten()
+            .all(|e| !e.file_name().to_string_lossy().starts_with(&format!("xtask-openapi-{}-", std::process::id()))),
+        "no temporary specification left behind"
+    );
 }

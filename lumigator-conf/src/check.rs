@@ -1,66 +1,12 @@
 //! Validation of a resolved configuration against the known settings.
 
 use rustc_hash::FxHashSet;
-use std::fmt;
 
-use serde::Serialize;
-
-use crate::origin::Location;
+// Findings were defined here before they moved to their own module; the old path keeps working.
+pub use crate::finding::{Finding, Severity};
 use crate::parse::ConfFile;
 use crate::resolve::ResolvedConfig;
 use crate::settings;
-
-/// How serious a finding is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// The configuration cannot be used: nothing is written.
-    Error,
-    /// Probably a mistake, but the configuration works.
-    Warning,
-}
-
-/// Something `config-check` has to say about the configuration.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Finding {
-    /// Error or warning.
-    pub severity: Severity,
-    /// Where, when it is about a line of a file.
-    pub location: Option<Location>,
-    /// The key concerned, if any.
-    pub key: Option<String>,
-    /// What is wrong and what to do; never contains a value.
-    pub message: String,
-}
-
-impl Finding {
-    /// A warning.
-    pub fn warning(location: Option<Location>, key: Option<&str>, message: impl Into<String>) -> Self {
-        Finding { severity: Severity::Warning, location, key: key.map(str::to_string), message: message.into() }
-    }
-
-    /// An error.
-    pub fn error(location: Option<Location>, key: Option<&str>, message: impl Into<String>) -> Self {
-        Finding { severity: Severity::Error, location, key: key.map(str::to_string), message: message.into() }
-    }
-
-    /// Whether this finding stops the configuration from being used.
-    pub fn is_error(&self) -> bool {
-        self.severity == Severity::Error
-    }
-}
-
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(location) = &self.location {
-            write!(f, "{location}: ")?;
-        }
-        if let Some(key) = &self.key {
-            write!(f, "{key}: ")?;
-        }
-        f.write_str(&self.message)
-    }
-}
 
 /// Provider API keys: the backend stores them encrypted; conf files must not hold them.
 const PROVIDERS: [(&str, &str); 4] =
@@ -234,6 +180,10 @@ fn external_ray_needs_external_s3(resolved: &ResolvedConfig) -> Option<Finding> 
 
 fn points_at_local_minio(url: &str) -> bool {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let host = rest.split(['/', ':']).next().unwrap_or_default();
+    // An IPv6 address holds colons of its own: it ends at its closing bracket.
+    let host = match rest.find(']') {
+        Some(end) if rest.starts_with('[') => &rest[..=end],
+        _ => rest.split(['/', ':']).next().unwrap_or_default(),
+    };
     matches!(host, "localhost" | "127.0.0.1" | "[::1]" | "minio" | "host.docker.internal")
 }

@@ -1,12 +1,14 @@
 //! The whole pipeline in one call: read the conf files, the key, merge, resolve and check.
 
-use crate::check::{self, Finding};
+use crate::check;
 use crate::error::Error;
+use crate::finding::Finding;
 use crate::key::{self, KeyEvents};
 use crate::merge::MergedConfig;
 use crate::parse::ConfFile;
 use crate::paths::{ProjectPaths, UserPaths};
 use crate::resolve::ResolvedConfig;
+use crate::secret::SECRET_KEY_VAR;
 
 /// Whether loading may create `~/.lumigator` and the key, and repair their modes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,8 +41,9 @@ pub struct Configuration {
 }
 
 impl Configuration {
-    /// Reads everything and resolves it. The conf files are parsed before the key step, so a
-    /// malformed file changes nothing on disk. `env` reads the process environment.
+    /// Reads everything and resolves it. The conf files are parsed and resolved before the key
+    /// step, so a malformed file (or a `${VAR:?}` that fails) changes nothing on disk. `env` reads
+    /// the process environment.
     pub fn load(
         project: &ProjectPaths,
         user: &UserPaths,
@@ -52,6 +55,10 @@ impl Configuration {
             return Err(Error::UserDirNotADirectory { path: user.dir.clone() });
         }
         let user_conf = ConfFile::read_optional(&user.user_conf)?;
+        // Resolve without the key first: no entry can use its value (it comes last, and a
+        // reference sees only entries above it), so it is filled in once the key step is done.
+        let merged = MergedConfig::merge(&defaults, user_conf.as_ref(), None, &user.key_file);
+        let mut resolved = ResolvedConfig::resolve(&merged, env)?;
         let (key, key_events) = match access {
             KeyAccess::CreateIfMissing => {
                 let (key, events) = key::ensure(user)?;
@@ -60,8 +67,11 @@ impl Configuration {
             KeyAccess::ReadOnly => (key::read(user)?, KeyEvents::default()),
             KeyAccess::Skip => (None, KeyEvents::default()),
         };
-        let merged = MergedConfig::merge(&defaults, user_conf.as_ref(), key.as_ref(), &user.key_file);
-        let resolved = ResolvedConfig::resolve(&merged, env)?;
+        if let Some(key) = &key
+            && let Some(entry) = resolved.entries.iter_mut().rev().find(|e| e.key == SECRET_KEY_VAR)
+        {
+            entry.value = key.expose().to_string();
+        }
         let findings = check::check(&resolved, &defaults, user_conf.as_ref());
         Ok(Configuration { defaults, user: user_conf, resolved, findings, key_events, has_key: key.is_some() })
     }

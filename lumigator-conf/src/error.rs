@@ -1,12 +1,14 @@
-//! The library's error type. Every variant names the file it is about; none carries a value that
-//! could be secret.
+//! The library's error type, as data. Its `Display` says what is wrong and where; [`Error::help`]
+//! says what to do, for the caller to print after it. Every variant names the file it is about
+//! (except [`Error::NoHome`]); none carries a value that could be secret.
 
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use crate::check::Finding;
+use crate::finding::Finding;
 use crate::origin::Location;
+use crate::secret::KEY_FILE_NAME;
 
 /// Everything that can go wrong between reading the conf files and writing `build/.env`.
 #[derive(Debug)]
@@ -18,6 +20,8 @@ pub enum Error {
         location: Location,
         /// What is wrong, without the value.
         message: String,
+        /// What to do about it, when the parser knows (see [`Error::help`]).
+        help: Option<&'static str>,
     },
     /// A `${VAR:?message}` or `${VAR?message}` reference to an unset variable.
     Interpolation {
@@ -70,23 +74,73 @@ pub enum Error {
     },
 }
 
+/// The kind of [`Error::NotAFile`] for a symbolic link whose target is missing.
+pub(crate) const SYMLINK_TO_MISSING_FILE: &str = "a symbolic link to a missing file";
+
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, action: &'static str, source: io::Error) -> Self {
         Error::Io { path: path.into(), action, source }
     }
-}
 
-impl Error {
-    /// What to do about the error, when there is advice beyond its message.
+    /// What to do about the error, as a sentence of its own, when there is something to say
+    /// beyond the message. A caller prints it after the error, cargo-style:
+    ///
+    /// ```text
+    /// error: <the error>
+    /// help: <this>
+    /// ```
+    ///
+    /// Like the message, it never holds a value that could be secret.
     pub fn help(&self) -> Option<String> {
-        None
+        let text = match self {
+            Error::Parse { help, .. } => return help.map(str::to_string),
+            Error::Interpolation { .. } => {
+                "give the variable a value in a line above this one or in your environment, or drop the `?` \
+                 so that an unset variable is allowed"
+            }
+            Error::Io { .. } => return None,
+            Error::NotAFile { path, kind } => {
+                // Whatever stands where the key should be may be all that is left of it: never
+                // suggest that a new key would do.
+                let key = path.file_name().is_some_and(|name| name == KEY_FILE_NAME);
+                match (key, *kind == SYMLINK_TO_MISSING_FILE) {
+                    (true, true) => {
+                        "restore the original key where the link points, or replace the link with the original key: \
+                         a new key cannot read the secrets Lumigator stored with the old one"
+                    }
+                    (true, false) => {
+                        "move it out of the way and put the original key in its place: a new key cannot read the \
+                         secrets Lumigator stored with the old one"
+                    }
+                    (false, true) => "restore the file the link points to, or replace the link with the file itself",
+                    (false, false) => "move it out of the way and put the file that belongs there in its place",
+                }
+            }
+            Error::UserDirNotADirectory { .. } => {
+                "Lumigator keeps its user settings and secret key in that folder: move whatever is there out of \
+                 the way"
+            }
+            Error::InvalidKey { .. } => {
+                "restore the original key from a backup. The file was left as it is: replacing it makes every \
+                 secret Lumigator stored with it unreadable. Only if no secrets were ever stored, delete the file \
+                 to have a new key created"
+            }
+            Error::Invalid { .. } => {
+                "fix the lines named, or run `cargo xtask config-check` to see every error and warning"
+            }
+            Error::NoHome => "set HOME to your home directory",
+            Error::Busy { .. } => "wait for it to finish, then try again",
+        };
+        Some(text.to_string())
     }
 }
 
 impl fmt::Display for Error {
+    /// What is wrong, and where: the file, and the line and column when they are known. What to do
+    /// about it is [`Error::help`].
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Parse { location, message } => write!(f, "{location}: {message}"),
+            Error::Parse { location, message, .. } => write!(f, "{location}: {message}"),
             Error::Interpolation { location, message } => write!(f, "{location}: {message}"),
             Error::Io { path, action, source } => {
                 write!(f, "{}: cannot {action}: {}", path.display(), describe_io(source))
@@ -94,43 +148,33 @@ impl fmt::Display for Error {
             Error::NotAFile { path, kind } => {
                 write!(f, "{}: expected a regular file, found {kind}", path.display())
             }
-            Error::UserDirNotADirectory { path } => write!(
-                f,
-                "{}: exists but is not a directory; Lumigator keeps its user settings and secret key \
-                 there, so move that file out of the way",
-                path.display()
-            ),
-            Error::InvalidKey { path, reason } => write!(
-                f,
-                "{}: not a valid secret key: {reason}. It was left untouched: replacing it makes every \
-                 secret Lumigator stored with it unreadable. Restore the original key; only if no \
-                 secrets were ever stored, delete the file to have a new key created",
-                path.display()
-            ),
+            Error::UserDirNotADirectory { path } => write!(f, "{}: exists but is not a directory", path.display()),
+            Error::InvalidKey { path, reason } => {
+                write!(f, "{}: not a valid secret key: {reason}", path.display())
+            }
             Error::Invalid { findings } => {
                 let errors: Vec<&Finding> = findings.iter().filter(|f| f.is_error()).collect();
-                write!(f, "the configuration has {} error(s)", errors.len())?;
+                write!(f, "the configuration has {}", count(errors.len(), "error", "errors"))?;
                 for finding in errors {
                     write!(f, "\n  {finding}")?;
                 }
                 Ok(())
             }
-            Error::NoHome => write!(f, "cannot find the home directory: set HOME"),
+            Error::NoHome => write!(f, "cannot find the home directory"),
             Error::Busy { path, holder } => {
                 let project = path.parent().unwrap_or(path).display();
                 match holder {
-                    Some(pid) => write!(
-                        f,
-                        "another cargo xtask task (process {pid}) is working on {project}: wait for it to finish, then try again"
-                    ),
-                    None => write!(
-                        f,
-                        "another cargo xtask task is working on {project}: wait for it to finish, then try again"
-                    ),
+                    Some(pid) => write!(f, "another cargo xtask task (process {pid}) is working on {project}"),
+                    None => write!(f, "another cargo xtask task is working on {project}"),
                 }
             }
         }
     }
+}
+
+/// `n` and the noun in the right number: "1 error", "2 errors", "0 errors".
+pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 impl std::error::Error for Error {
@@ -148,5 +192,24 @@ fn describe_io(err: &io::Error) -> String {
     match text.find(" (os error") {
         Some(end) => text[..end].to_string(),
         None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Finding;
+
+    #[test]
+    fn counts_are_written_in_the_right_number() {
+        assert_eq!(count(0, "error", "errors"), "0 errors");
+        assert_eq!(count(1, "error", "errors"), "1 error");
+        assert_eq!(count(2, "error", "errors"), "2 errors");
+        let one = Error::Invalid {
+            findings: vec![Finding::error(None, Some("A"), "bad"), Finding::warning(None, None, "w")],
+        };
+        assert_eq!(one.to_string(), "the configuration has 1 error\n  A: bad");
+        let two = Error::Invalid { findings: vec![Finding::error(None, None, "x"), Finding::error(None, None, "y")] };
+        assert!(two.to_string().starts_with("the configuration has 2 errors\n"), "{two}");
     }
 }

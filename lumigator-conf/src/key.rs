@@ -8,14 +8,16 @@ use std::fs::{self, DirBuilder, OpenOptions, Permissions};
 use std::io::{ErrorKind, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rand::TryRng;
 
 use crate::error::Error;
-use crate::parse::read_regular_file;
+use crate::files::read_regular_file;
 use crate::paths::UserPaths;
+use crate::secret::REDACTED;
 
 /// The number of random bytes in a key (AES-256).
 pub const KEY_BYTES: usize = 32;
@@ -74,13 +76,13 @@ fn describe_base64_error(err: &base64::DecodeError) -> String {
 
 impl fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SecretKey(********)")
+        write!(f, "SecretKey({REDACTED})")
     }
 }
 
 impl fmt::Display for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("********")
+        f.write_str(REDACTED)
     }
 }
 
@@ -158,14 +160,17 @@ fn ensure_private_dir(dir: &Path, events: &mut KeyEvents) -> Result<(), Error> {
             }
             Ok(())
         }
+        // Missing, or a symbolic link to something missing: mkdir decides which, in one step.
+        // (Looking first raced with a concurrent first run that created the folder in between.)
         Err(err) if err.kind() == ErrorKind::NotFound => {
-            if fs::symlink_metadata(dir).is_ok() {
-                return Err(Error::UserDirNotADirectory { path: dir.to_path_buf() });
-            }
             match DirBuilder::new().mode(DIR_MODE).create(dir) {
                 Ok(()) => events.created_dir = true,
                 // A concurrent first run made it: fine, as long as it is a directory.
                 Err(err) if err.kind() == ErrorKind::AlreadyExists && dir.is_dir() => {}
+                // mkdir does not follow a dangling link, and neither do we: nothing is created.
+                Err(err) if err.kind() == ErrorKind::AlreadyExists => {
+                    return Err(Error::UserDirNotADirectory { path: dir.to_path_buf() });
+                }
                 Err(err) => return Err(Error::io(dir, "create", err)),
             }
             Ok(())
@@ -195,8 +200,12 @@ fn load_existing(path: &Path, events: &mut KeyEvents) -> Result<Option<SecretKey
 /// Writes the key so that it appears complete or not at all: a private temporary file in the same
 /// directory, then a hard link to the final name, which fails if any other run got there first.
 fn create_exclusively(dir: &Path, path: &Path, key: &str) -> std::io::Result<()> {
-    let temp = dir.join(format!(".lumigator.key.{}.tmp", std::process::id()));
-    // A leftover of an interrupted run with our pid is ours to replace.
+    // One name per call, not just per process: threads of one process that create the key at
+    // once each removed and replaced the others' temporary file, and failed instead of agreeing.
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, Ordering::Relaxed);
+    let temp = dir.join(format!(".lumigator.key.{}.{call}.tmp", std::process::id()));
+    // A leftover with this name is from an interrupted process that had our pid: ours to replace.
     let _ = fs::remove_file(&temp);
     let result = (|| {
         let mut file = OpenOptions::new().write(true).create_new(true).mode(KEY_MODE).open(&temp)?;

@@ -3,10 +3,13 @@
 //! The pipeline that turns `.default.conf`, the optional `~/.lumigator/user.conf` and the secret key
 //! in `~/.lumigator/lumigator.key` into `build/.env`:
 //!
-//! 1. [`parse`] reads a conf file in the env-file dialect Docker Compose reads with `--env-file`;
+//! 1. [`parse`] reads a conf file in the env-file dialect Docker Compose reads with `--env-file`
+//!    (described in `docs/env-file-dialect.md` at the workspace root), and [`template`] parses the
+//!    `${VAR}` references in its values;
 //! 2. [`merge`] layers the files (defaults, then user, then the key), keeping every value's [`Origin`];
 //! 3. [`resolve`] interpolates `${VAR}` references in merged order;
-//! 4. [`check`] validates the result against the known [`settings`];
+//! 4. [`check`] validates the result against the known [`settings`], reporting each problem as a
+//!    [`Finding`];
 //! 5. [`render`] writes it back so Compose reads exactly the resolved values, and [`clean`] writes it
 //!    atomically or removes it.
 //!
@@ -14,13 +17,24 @@
 //! secret key; [`lock`] keeps two tasks from working on one project at once; [`test_settings`] are
 //! the values the test tasks give pytest instead of the configuration.
 //!
+//! Failures are an [`Error`]: its `Display` says what is wrong and where, and [`Error::help`] what to
+//! do about it, for the caller to print as it likes. [`secret`] names the key's variable and the
+//! [`REDACTED`] mask.
+//!
 //! The library never spawns processes and never prints: callers (the `xtask` binary) decide what to
 //! show. Secret values never appear in `Debug`, `Display` or error output.
+//!
+//! The modules import each other without a cycle, so each can be read and changed on its own. What
+//! several of them share lives in modules that import little or nothing: [`origin`], [`settings`],
+//! [`template`] and [`secret`] import nothing from the crate, [`finding`] only [`origin`], and
+//! [`error`] only those.
 
 pub mod check;
 pub mod clean;
 pub mod config;
 pub mod error;
+mod files;
+pub mod finding;
 pub mod key;
 pub mod lock;
 pub mod merge;
@@ -29,22 +43,18 @@ pub mod parse;
 pub mod paths;
 pub mod render;
 pub mod resolve;
+pub mod secret;
 pub mod settings;
 pub mod template;
 pub mod test_settings;
 
-pub use check::{Finding, Severity};
 pub use config::{Configuration, KeyAccess};
 pub use error::Error;
+pub use finding::{Finding, Severity};
 pub use key::SecretKey;
 pub use merge::{MergedConfig, MergedEntry};
 pub use origin::{Location, Origin};
 pub use parse::{ConfEntry, ConfFile};
 pub use paths::{ProjectPaths, UserPaths};
 pub use resolve::{ResolvedConfig, ResolvedEntry};
-
-/// The name under which the secret key reaches the backend.
-pub const SECRET_KEY_VAR: &str = "LUMIGATOR_SECRET_KEY";
-
-/// Shown instead of a secret value, everywhere a value could be printed.
-pub const REDACTED: &str = "********";
+pub use secret::{REDACTED, SECRET_KEY_VAR};

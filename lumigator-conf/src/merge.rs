@@ -2,13 +2,13 @@
 
 use std::path::Path;
 
-use crate::SECRET_KEY_VAR;
-use crate::check::Finding;
-use crate::key::SecretKey;
 use rustc_hash::FxHashMap;
 
+use crate::finding::Finding;
+use crate::key::SecretKey;
 use crate::origin::Origin;
 use crate::parse::{ConfEntry, ConfFile};
+use crate::secret::SECRET_KEY_VAR;
 
 /// A merged entry's winning definition: a line of a conf file, or the secret key file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

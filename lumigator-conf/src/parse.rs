@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::Error;
+use crate::files::read_regular_file;
 use crate::origin::Location;
 use crate::template::Template;
 
@@ -61,36 +62,6 @@ impl ConfFile {
     }
 }
 
-/// Reads a file that must be a regular file. Checking first matters: opening a FIFO would block.
-pub(crate) fn read_regular_file(path: &Path) -> Result<Vec<u8>, Error> {
-    let meta = fs::metadata(path).map_err(|err| match err.kind() {
-        ErrorKind::NotFound if fs::symlink_metadata(path).is_ok() => {
-            Error::NotAFile { path: path.to_path_buf(), kind: "a symbolic link to a missing file" }
-        }
-        _ => Error::io(path, "read", err),
-    })?;
-    if !meta.is_file() {
-        return Err(Error::NotAFile { path: path.to_path_buf(), kind: file_kind(&meta) });
-    }
-    fs::read(path).map_err(|err| Error::io(path, "read", err))
-}
-
-fn file_kind(meta: &fs::Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    let kind = meta.file_type();
-    if kind.is_dir() {
-        "a directory"
-    } else if kind.is_fifo() {
-        "a FIFO"
-    } else if kind.is_socket() {
-        "a socket"
-    } else if kind.is_block_device() || kind.is_char_device() {
-        "a device"
-    } else {
-        "something that is not a regular file"
-    }
-}
-
 /// Checks the encoding: UTF-8, no NUL, a byte-order mark at the very start (dropped) or inside a line.
 fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, Error> {
     let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
@@ -104,6 +75,7 @@ fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, Error> {
             return Err(Error::Parse {
                 location: Location::new(path, line, column),
                 message: "invalid UTF-8: conf files must be UTF-8 text".into(),
+                help: Some("save the file as UTF-8"),
             });
         }
     };
@@ -111,14 +83,21 @@ fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, Error> {
     // part of a name) and we say why. Inside a value Compose keeps it, and so do we: build/.env
     // must read back as written, and a value taken from the environment may hold one.
     let pasted_bom = if text.starts_with('\u{feff}') { Some(0) } else { text.find("\n\u{feff}").map(|at| at + 1) };
-    for (found, what) in
-        [(text.find('\0'), "a NUL byte"), (pasted_bom, "a byte-order mark (U+FEFF) after the start of the file")]
-    {
+    let found = [
+        (text.find('\0'), "a NUL byte", "remove it (`cat -A` shows it as `^@`)"),
+        (
+            pasted_bom,
+            "a byte-order mark (U+FEFF) after the start of the file",
+            "remove it (`cat -A` shows it as `M-oM-;M-?`); it usually means two files were pasted together",
+        ),
+    ];
+    for (found, what, help) in found {
         if let Some(at) = found {
             let (line, column) = position_after(&text[..at]);
             return Err(Error::Parse {
                 location: Location::new(path, line, column),
                 message: format!("{what}: conf files must be plain text"),
+                help: Some(help),
             });
         }
     }
@@ -195,8 +174,8 @@ impl<'a> Scanner<'a> {
         self.location_of(self.pos)
     }
 
-    fn error(&self, location: Location, message: impl Into<String>) -> Error {
-        Error::Parse { location, message: message.into() }
+    fn error(&self, location: Location, message: impl Into<String>, help: &'static str) -> Error {
+        Error::Parse { location, message: message.into(), help: Some(help) }
     }
 
     fn skip_while(&mut self, pred: impl Fn(char) -> bool) {
@@ -249,11 +228,16 @@ impl<'a> Scanner<'a> {
             return Err(self.error(
                 location.clone(),
                 "expected KEY=value, found a line with no `=` (Compose would silently copy that variable from the shell)",
+                "write it as KEY=value, or make it a comment with `#`",
             ));
         }
         let name = rest[..end].trim_end_matches(is_blank);
         if name.is_empty() {
-            return Err(self.error(location.clone(), "missing variable name before `=`"));
+            return Err(self.error(
+                location.clone(),
+                "missing variable name before `=`",
+                "write the variable's name before the `=`",
+            ));
         }
         if let Some((index, c)) = invalid_name_char(name) {
             let at = Location::new(self.path.clone(), location.line, location.column + index);
@@ -270,6 +254,7 @@ impl<'a> Scanner<'a> {
                     "invalid variable name {name:?}: it has {what}; names are letters, digits and `_`, not starting \
                      with a digit"
                 ),
+                "rename it: only such a name can be referenced as `${NAME}`",
             ));
         }
         self.advance(end + 1); // past the `=` or `:`
@@ -287,7 +272,7 @@ impl<'a> Scanner<'a> {
         }
         Template::parse(raw.trim_end()).map_err(|err| {
             let location = Location::new(self.path.clone(), self.line, self.column_of(start) + err.offset);
-            self.error(location, err.message)
+            self.error(location, err.message, err.help)
         })
     }
 
@@ -327,9 +312,12 @@ impl<'a> Scanner<'a> {
                 }
                 _ => {
                     let kind = if quote == '"' { "double" } else { "single" };
-                    return Err(
-                        self.error(open, format!("unterminated {kind}-quoted value: the closing {quote} is missing"))
-                    );
+                    return Err(self.error(
+                        open,
+                        format!("unterminated {kind}-quoted value: the closing {quote} is missing"),
+                        "add the closing quote: a quoted value may span lines, so without it the value runs to the \
+                         end of the file",
+                    ));
                 }
             }
         };
@@ -339,10 +327,9 @@ impl<'a> Scanner<'a> {
             Some(_) => {
                 return Err(self.error(
                     self.here(),
-                    format!(
-                        "unexpected text after the closing {quote} (Compose would read it as another entry): quote the \
-                         whole value, or start a comment with ` #`"
-                    ),
+                    format!("unexpected text after the closing {quote}"),
+                    "quote the whole value, or start a comment with ` #` (Compose would take the text for another \
+                     entry)",
                 ));
             }
         }
@@ -361,7 +348,7 @@ impl<'a> Scanner<'a> {
                 ),
                 None => Location::new(self.path.clone(), open.line, open.column + 1 + before.chars().count()),
             };
-            self.error(location, err.message)
+            self.error(location, err.message, err.help)
         })
     }
 }

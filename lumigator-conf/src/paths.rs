@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
+use crate::secret::KEY_FILE_NAME;
 
 /// Files inside a Lumigator checkout (the "project").
 #[derive(Clone, Debug)]
@@ -45,7 +46,7 @@ impl UserPaths {
     /// The paths under `home`.
     pub fn under(home: &Path) -> Self {
         let dir = home.join(".lumigator");
-        UserPaths { user_conf: dir.join("user.conf"), key_file: dir.join("lumigator.key"), dir }
+        UserPaths { user_conf: dir.join("user.conf"), key_file: dir.join(KEY_FILE_NAME), dir }
     }
 
     /// The paths under the current user's home directory (`$HOME` on Unix).

@@ -1,16 +1,18 @@
 //! Interpolation after the merge: `${VAR}` names an earlier entry, else a process environment
 //! variable that is not itself a configured key (such as `HOME`).
 
+use std::cell::Cell;
 use std::fmt;
 
 use rustc_hash::FxHashSet;
 use serde::Serialize;
 
-use crate::check::Finding;
 use crate::error::Error;
+use crate::finding::Finding;
 use crate::merge::{MergedConfig, MergedValue};
 use crate::origin::Location;
 use crate::origin::Origin;
+use crate::secret::REDACTED;
 use crate::settings;
 
 /// One resolved setting: its final value and where it came from.
@@ -22,13 +24,14 @@ pub struct ResolvedEntry {
     pub value: String,
     /// Where the winning value was defined.
     pub origin: Origin,
-    /// Whether the value must be hidden from output.
+    /// Whether the value must be hidden from output: a secret setting, a name that says it is one,
+    /// or a value that uses one.
     pub secret: bool,
 }
 
 impl fmt::Debug for ResolvedEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let value: &dyn fmt::Debug = if self.secret { &"********" } else { &self.value };
+        let value: &dyn fmt::Debug = if self.secret { &REDACTED } else { &self.value };
         f.debug_struct("ResolvedEntry")
             .field("key", &self.key)
             .field("value", value)
@@ -55,15 +58,26 @@ impl ResolvedConfig {
             ResolvedConfig { entries: Vec::with_capacity(merged.entries.len()), warnings: merged.warnings.clone() };
         // Entries are resolved in order, so entry `i` of `merged` is entry `i` of `resolved`.
         for (position, entry) in merged.entries.iter().enumerate() {
-            let value = match &entry.value {
-                MergedValue::SecretKey { key, .. } => key.map(|k| k.expose().to_string()).unwrap_or_default(),
+            let (value, from_secret) = match &entry.value {
+                MergedValue::SecretKey { key, .. } => (key.map(|k| k.expose().to_string()).unwrap_or_default(), false),
                 MergedValue::Entry(source) => {
                     let location = || Location { column: source.value_column, ..source.location.clone() };
                     let entries = &resolved.entries;
+                    // A value that uses a secret holds it (`postgres://u:${DB_PASSWORD}@db`), so it
+                    // is hidden like the secret itself. Any use counts, even `${SECRET:+x}`: hiding
+                    // too much is safe, showing too much is not.
+                    let from_secret = Cell::new(false);
                     let lookup = |name: &str| match merged.position(name) {
-                        Some(index) if index < position => Some(entries[index].value.clone()),
+                        Some(index) if index < position => {
+                            from_secret.set(from_secret.get() || entries[index].secret);
+                            Some(entries[index].value.clone())
+                        }
                         Some(_) => None,
-                        None => env(name),
+                        None => {
+                            let value = env(name);
+                            from_secret.set(from_secret.get() || (value.is_some() && settings::is_secret(name)));
+                            value
+                        }
                     };
                     // One warning per unset name and entry: a line naming it a million times is one
                     // mistake, and a warning each made memory grow a hundredfold faster than the file.
@@ -96,11 +110,11 @@ impl ResolvedConfig {
                         };
                         resolved.warnings.push(Finding::warning(Some(location()), Some(entry.key), why));
                     }
-                    value
+                    (value, from_secret.get())
                 }
             };
             resolved.entries.push(ResolvedEntry {
-                secret: settings::is_secret(entry.key),
+                secret: from_secret || settings::is_secret(entry.key),
                 key: entry.key.to_string(),
                 value,
                 origin: entry.origin(),

@@ -41,6 +41,8 @@ pub struct TemplateError {
     pub offset: usize,
     /// What is wrong.
     pub message: String,
+    /// What to do about it (becomes [`crate::Error::help`]).
+    pub help: &'static str,
 }
 
 /// What evaluating a template can fail with: a required variable is unset.
@@ -229,16 +231,34 @@ fn parse_str(text: &str, base: Base<'_>) -> Result<Template, TemplateError> {
 
 /// Parses `${...}` starting at byte `start` (a `$`); returns the reference and the byte after `}`.
 fn parse_braced(text: &str, start: usize, base: Base<'_>) -> Result<(VarRef, usize), TemplateError> {
-    let invalid = |message: &str| TemplateError { offset: base.offset(start), message: message.to_string() };
+    let invalid = |message: &str, help: &'static str| TemplateError {
+        offset: base.offset(start),
+        message: message.to_string(),
+        help,
+    };
+    // Most of these mistakes are a `$` that was meant literally, so the help says how to write one.
     if base.depth >= MAX_NESTING {
-        return Err(invalid(&format!("`${{...}}` nested more than {MAX_NESTING} deep")));
+        return Err(invalid(
+            &format!("`${{...}}` nested more than {MAX_NESTING} deep"),
+            "simplify the value: nest the references less deeply",
+        ));
     }
     let bytes = text.as_bytes();
-    let close = closing_brace(bytes, start).ok_or_else(|| invalid("`${` has no closing `}`"))?;
+    let close = closing_brace(bytes, start).ok_or_else(|| {
+        invalid(
+            "`${` has no closing `}`",
+            "close it with `}`, or write `$$` for a literal `$`; in an unquoted value ` #` starts a comment, so \
+             quote a value that holds one",
+        )
+    })?;
     let inner = &bytes[start + 2..close];
     let name_len = inner.iter().take_while(|&&c| is_name_char(c)).count();
     if name_len == 0 || !is_name_start(inner[0]) {
-        return Err(invalid("`${` must be followed by a variable name"));
+        return Err(invalid(
+            "`${` must be followed by a variable name",
+            "write `${NAME}` with a name of letters, digits and `_` that does not start with a digit, or `$$` for a \
+             literal `$`",
+        ));
     }
     let name = text[start + 2..start + 2 + name_len].to_string();
     let rest = &inner[name_len..];
@@ -252,12 +272,19 @@ fn parse_braced(text: &str, start: usize, base: Base<'_>) -> Result<(VarRef, usi
         // The operator is checked before the word is cut out after it: after any other byte (the
         // first of `${CAFÉ}`'s `É`, say) the cut would fall inside a character, and panic.
         let op = rest.get(op_len - 1).copied().filter(|op| matches!(op, b'-' | b'+' | b'?')).ok_or_else(|| {
-            invalid("invalid interpolation: expected `}`, `:-`, `-`, `:+`, `+`, `:?` or `?` after the name")
+            invalid(
+                "invalid interpolation: expected `}`, `:-`, `-`, `:+`, `+`, `:?` or `?` after the name",
+                "end the name with `}` or one of those operators (names are ASCII letters, digits and `_`), or \
+                 write `$$` for a literal `$`",
+            )
         })?;
         let word_start = start + 2 + name_len + op_len;
         let word = &text[word_start..close];
         if word.contains('\n') {
-            return Err(invalid("a default, alternative or message inside `${...}` cannot span lines"));
+            return Err(invalid(
+                "a default, alternative or message inside `${...}` cannot span lines",
+                "keep the whole `${...}` on one line",
+            ));
         }
         let word = parse_str(word, Base { at: base.at + word_start, depth: base.depth + 1, ..base })?;
         match op {

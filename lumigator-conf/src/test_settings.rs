@@ -7,8 +7,8 @@
 
 use std::path::Path;
 
-use crate::check::Finding;
 use crate::error::Error;
+use crate::finding::Finding;
 use crate::origin::Origin;
 use crate::parse::ConfFile;
 use crate::resolve::{ResolvedConfig, ResolvedEntry};

@@ -1,5 +1,5 @@
 //! Large `user.conf` files, for the benchmark that shows parsing is linear and for the test that
-//! such a file parses correctly. Shared by `benches/large_user_conf.rs` and `tests/properties.rs`.
+//! such a file parses correctly. Shared by `benches/large_user_conf.rs` and `tests/api/properties.rs`.
 #![allow(dead_code)]
 
 use std::fmt::Write as _;

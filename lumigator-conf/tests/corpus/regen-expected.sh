@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Regenerate tricky.expected.json and bom.expected.json from the REAL Docker
-# Compose v2 binary, so the expectations in this directory are reproducible.
+# Compose v2 binary, so the expectations in this directory are reproducible,
+# and check which files of the malformed corpus (tests/malformed at the
+# workspace root) Compose refuses against tests/malformed/compose-rejects.txt.
 #
 # Usage: tests/corpus/regen-expected.sh            (from anywhere)
 #        COMPOSE="/path/to/docker-compose" tests/corpus/regen-expected.sh
@@ -88,12 +90,34 @@ PY
 regen tricky.conf TRICKY tricky.expected.json
 regen bom.conf BOM bom.expected.json
 
-# Every file in errors/ must be rejected by Compose.
-for f in "$here"/errors/*.conf; do
-  printf 'services:\n  probe:\n    image: busybox\n    network_mode: none\n' >"$work/compose.yaml"
+# The malformed-input corpus lives at the workspace root (tests/malformed, see its README).
+# compose-rejects.txt there lists the cases Compose refuses too: the script fails if Compose
+# accepts one of them or refuses one that is not listed. (The others are lines Compose accepts and
+# we refuse on purpose, or checks of our own such as value types.)
+malformed="$(cd "$here/../../../tests/malformed" && pwd)"
+mapfile -t compose_rejects < <(grep -v -e '^#' -e '^$' "$malformed/compose-rejects.txt")
+printf 'services:\n  probe:\n    image: busybox\n    network_mode: none\n' >"$work/compose.yaml"
+for f in "$malformed"/*.conf; do
+  name="$(basename "$f")"
+  must_reject=false
+  for listed in "${compose_rejects[@]}"; do
+    [[ "$name" == "$listed" ]] && must_reject=true
+  done
   if run_compose "$f" config --format json >/dev/null 2>"$work/err.txt"; then
-    echo "regen-expected: $(basename "$f") was ACCEPTED by compose (expected an error)" >&2
-    exit 1
+    if $must_reject; then
+      echo "regen-expected: $name was ACCEPTED by compose (expected an error)" >&2
+      exit 1
+    fi
+    echo "regen-expected: $name: accepted by compose (we are stricter, or it is our own check)" >&2
+  else
+    if ! $must_reject; then
+      echo "regen-expected: $name was REJECTED by compose but is not in compose-rejects.txt:" >&2
+      cat "$work/err.txt" >&2
+      exit 1
+    fi
+    echo "regen-expected: $name: $(sed "s#$malformed/##" "$work/err.txt")" >&2
   fi
-  echo "regen-expected: $(basename "$f"): $(sed "s#$here/errors/##" "$work/err.txt")" >&2
+done
+for listed in "${compose_rejects[@]}"; do
+  [[ -f "$malformed/$listed" ]] || { echo "regen-expected: $listed is listed but missing" >&2; exit 1; }
 done

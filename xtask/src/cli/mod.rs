@@ -4,6 +4,7 @@
 //! clap lists subcommands under one heading, so [`command`] renders the task list itself, one
 //! heading per group of [`GROUPS`], from the same clap definitions (names and help lines).
 
+pub mod format;
 pub mod secrets;
 pub mod table;
 pub mod testing;
@@ -11,9 +12,10 @@ pub mod testing;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use clap::{ArgMatches, Args, Command, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{ArgMatches, Args, Command, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::compose::ComposeTarget;
+pub use format::Format;
 pub use secrets::SecretTask;
 use table::{Table, TaskTable};
 pub use testing::{DocsTask, TestArgs, TestTask};
@@ -249,16 +251,6 @@ pub struct YesArgs {
     pub yes: bool,
 }
 
-/// Output formats.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// For people, on stderr (findings) or stdout (listings)
-    #[default]
-    Text,
-    /// For scripts: one JSON document on stdout, errors included, with a "schema" field
-    Json,
-}
-
 /// Arguments of `config-check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -344,7 +336,19 @@ fn wrap(text: &str, indent: usize, width: usize) -> String {
 }
 
 /// Parses the command line, exiting with clap's message (status 2) when it is unusable.
+///
+/// The grouped task list is rendered only when help is asked for: every run pays for parsing, and
+/// rendering the list would be most of it.
 pub fn parse() -> Cli {
-    let matches = command().get_matches();
+    use clap::error::ErrorKind;
+    let matches = match Cli::command().try_get_matches() {
+        Ok(matches) => matches,
+        Err(err)
+            if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) =>
+        {
+            command().get_matches()
+        }
+        Err(err) => err.exit(),
+    };
     Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
 }

@@ -3,7 +3,7 @@
 
 use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 
-use crate::cli::Format;
+use crate::cli::format::Format;
 
 /// Where the backend listens when Lumigator runs locally.
 pub const DEFAULT_API_URL: &str = "http://localhost:8000";

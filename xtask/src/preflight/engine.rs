@@ -1,34 +1,8 @@
-//! What the Docker daemon reports about the engine (`docker info`), and whether it can run the
-//! stack's limits.
+//! Whether the engine (what `docker info` reports) can run the stack's resource limits.
 
-use serde_json::Value;
-
+use crate::checks::docker::Engine;
 use crate::preflight::model::Model;
 use crate::verdict::Verdict;
-
-/// What the Docker daemon reports about the engine.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Engine {
-    /// The engine's version.
-    pub version: String,
-    /// The memory containers can use, in bytes (Docker Desktop: its VM's).
-    pub memory: u64,
-    /// The CPUs containers can use.
-    pub cpus: u64,
-}
-
-impl Engine {
-    /// Reads the output of `docker info --format '{{json .}}'`.
-    pub fn parse(json: &str) -> Result<Engine, String> {
-        let info: Value = serde_json::from_str(json)
-            .map_err(|err| format!("`docker info` printed something other than JSON ({err})"))?;
-        Ok(Engine {
-            version: info["ServerVersion"].as_str().unwrap_or("unknown version").to_string(),
-            memory: info["MemTotal"].as_u64().unwrap_or(0),
-            cpus: info["NCPU"].as_u64().unwrap_or(0),
-        })
-    }
-}
 
 /// `bytes` in GiB, as short as it can be said: `10 GiB`, `7.7 GiB`.
 pub fn gib(bytes: u64) -> String {

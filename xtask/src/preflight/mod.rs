@@ -13,13 +13,14 @@ pub mod ports;
 
 use lumigator_conf::clean as build_files;
 
+use crate::checks::docker::Engine;
 use crate::checks::docker::{ENGINE_INFO, engine_from};
 use crate::compose::ComposeTarget;
 use crate::context::Context;
 use crate::error::TaskError;
 use crate::runner::{Cmd, last_line};
 use crate::verdict::{Checked, Status, Verdict};
-use engine::{Engine, engine_verdicts};
+use engine::engine_verdicts;
 use model::{Model, model_argv};
 
 /// Reads the model of the task whose Compose command is `compose_cmd` and asks the daemon about the

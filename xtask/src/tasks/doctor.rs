@@ -13,13 +13,14 @@ use lumigator_conf::render::render_env;
 use serde_json::json;
 
 use crate::checks;
+use crate::checks::docker::Engine;
 use crate::cli::{DoctorArgs, Format};
 use crate::compose::{self, Compose, ComposeTarget};
 use crate::context::Context;
 use crate::env_step::redacted;
 use crate::error::TaskError;
 use crate::output;
-use crate::preflight::engine::{Engine, cpus_text, engine_verdicts, gib};
+use crate::preflight::engine::{cpus_text, engine_verdicts, gib};
 use crate::preflight::model::Model;
 use crate::preflight::{self, ports};
 use crate::runner::Cmd;

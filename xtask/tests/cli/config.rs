@@ -171,27 +171,6 @@ fn failing_generate(sandbox: &Sandbox) -> String {
 }
 
 #[test]
-fn malformed_user_conf_errors() {
-    let cases: [(&str, &[u8]); 8] = [
-        ("no equals sign", b"S3_BUCKET=ok\nJUSTAKEY\n"),
-        ("invalid name", b"MY-KEY=1\n"),
-        ("leading digit", b"1KEY=1\n"),
-        ("unterminated double quote", b"A=1\nB=\"open\n"),
-        ("unterminated single quote", b"B='open\n"),
-        ("invalid utf-8", b"A=ok\nB=caf\xe9\n"),
-        ("nul byte", b"A=x\0y\n"),
-        ("bad interpolation", b"A=${1}\n"),
-    ];
-    let mut transcript = String::new();
-    for (name, content) in cases {
-        let sandbox = Sandbox::new();
-        sandbox.key(VALID_KEY).user_conf(content);
-        transcript.push_str(&format!("## {name}\n{}", failing_generate(&sandbox)));
-    }
-    insta::assert_snapshot!(transcript);
-}
-
-#[test]
 fn unusable_paths_are_errors() {
     let mut transcript = String::new();
 

@@ -409,7 +409,7 @@ fn large_user_conf(size: usize) -> String {
 /// Whether `run` failed because another task held the project's lock, saying which project.
 fn says_busy(run: &Run, sandbox: &Sandbox) -> bool {
     let project = sandbox.project().display().to_string();
-    run.status != 0 && run.stderr.contains(BUSY) && run.stderr.contains(&format!("is working on {project}:"))
+    run.status != 0 && run.stderr.contains(BUSY) && run.stderr.contains(&format!("is working on {project}\nhelp: "))
 }
 
 /// Checks what a finished batch of tasks left: `~/.lumigator` holds the key (valid, and `key` when

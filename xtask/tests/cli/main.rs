@@ -6,12 +6,15 @@
 // Each module uses the part of the shared support it needs.
 #![allow(dead_code)]
 
+mod architecture;
 mod compose;
 mod compose_parity;
 mod config;
+mod docs;
 mod doctor;
 mod e2e;
 mod hardening;
+mod output;
 mod secrets;
 mod support;
 mod test_tasks;

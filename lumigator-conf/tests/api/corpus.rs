@@ -1,33 +1,15 @@
 //! The env-file dialect against Docker Compose itself: a corpus of tricky lines whose expected values
-//! were observed from Compose v2 (`corpus/regen-expected.sh`), the malformed files Compose rejects,
-//! and (opt-in, run in CI) the real `docker compose config` reading the same files and our output.
-
-mod support;
+//! were observed from Compose v2 (`corpus/regen-expected.sh`), and (opt-in, run in CI) the real
+//! `docker compose config` reading the same files and our output. The malformed files are in
+//! `malformed`.
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
 
 use lumigator_conf::render::render_env;
-use lumigator_conf::{ConfFile, Error, MergedConfig, ResolvedConfig};
-use support::compose_view;
 
-fn corpus(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus").join(name)
-}
-
-/// Parses and resolves one file on its own, with an empty process environment.
-fn load(path: &Path) -> Result<ResolvedConfig, Error> {
-    let file = ConfFile::read(path)?;
-    let merged = MergedConfig::merge(&file, None, None, Path::new("/nonexistent/lumigator.key"));
-    let mut resolved = ResolvedConfig::resolve(&merged, &|_| None)?;
-    resolved.entries.retain(|e| e.key != lumigator_conf::SECRET_KEY_VAR);
-    Ok(resolved)
-}
-
-fn values(config: &ResolvedConfig) -> BTreeMap<String, String> {
-    config.entries.iter().map(|e| (e.key.clone(), e.value.clone())).collect()
-}
+use crate::support::compose::compose_view;
+use crate::support::{corpus, load_file as load, values};
 
 fn expected(name: &str) -> BTreeMap<String, String> {
     serde_json::from_str(&fs::read_to_string(corpus(name)).expect("expected values")).expect("valid JSON")
@@ -55,20 +37,6 @@ fn rendered_values_read_back_unchanged() {
     fs::write(&written, render_env(&config)).expect("write");
     let reread = load(&written).expect("our output parses");
     assert_eq!(values(&reread), values(&config));
-}
-
-#[test]
-fn files_compose_rejects_are_rejected_with_their_location() {
-    let mut messages = String::new();
-    let mut names: Vec<_> =
-        fs::read_dir(corpus("errors")).expect("errors dir").map(|e| e.expect("entry").path()).collect();
-    names.sort();
-    for path in names {
-        let err = load(&path).expect_err(&format!("{} must be rejected", path.display()));
-        let text = err.to_string().replace(&corpus("").display().to_string(), "");
-        messages.push_str(&format!("{text}\n"));
-    }
-    insta::assert_snapshot!(messages);
 }
 
 #[test]

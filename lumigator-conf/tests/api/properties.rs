@@ -2,8 +2,6 @@
 //! parser and (opt-in, run in CI) by Docker Compose itself; no input, however hostile, makes the
 //! parser panic or hang; and a 10 MB user.conf parses, in one linear pass, to the right values.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
@@ -14,25 +12,17 @@ use std::time::Duration;
 
 use lumigator_conf::render::{encode_value, render_env};
 use lumigator_conf::template::MAX_NESTING;
-use lumigator_conf::{ConfFile, Error, MergedConfig, Origin, ResolvedConfig, ResolvedEntry, SECRET_KEY_VAR};
+use lumigator_conf::{Error, Origin, ResolvedConfig, ResolvedEntry};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
-use support::compose_view;
 
-#[path = "../benches/support/big_conf.rs"]
-mod big_conf;
+use crate::big_conf;
+use crate::support::compose::compose_view;
+use crate::support::{load_bytes, values as values_of};
 
 /// Parses `bytes` as the conf file `path` and resolves it alone, with an empty environment.
 fn load(path: &str, bytes: &[u8]) -> Result<ResolvedConfig, Error> {
-    let file = ConfFile::parse(Path::new(path), bytes)?;
-    let merged = MergedConfig::merge(&file, None, None, Path::new("/nonexistent/lumigator.key"));
-    let mut resolved = ResolvedConfig::resolve(&merged, &|_| None)?;
-    resolved.entries.retain(|e| e.key != SECRET_KEY_VAR);
-    Ok(resolved)
-}
-
-fn values_of(config: &ResolvedConfig) -> BTreeMap<String, String> {
-    config.entries.iter().map(|e| (e.key.clone(), e.value.clone())).collect()
+    load_bytes(Path::new(path), bytes)
 }
 
 /// Key `V0001`, `V0002`, ... for each value, as render_env would write them to build/.env.

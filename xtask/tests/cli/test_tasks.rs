@@ -341,6 +341,54 @@ fn a_running_stack_without_a_terminal_or_an_answer_is_refused_at_once() {
     insta::assert_snapshot!(transcript);
 }
 
+/// `cargo xtask <args>` at a terminal (util-linux's `script` gives it one), `input` typed in.
+fn at_a_terminal(sandbox: &Sandbox, args: &[&str], input: &str) -> Run {
+    use std::io::Write;
+    let inner = sandbox.command(args);
+    let line: Vec<String> = std::iter::once(inner.get_program())
+        .chain(inner.get_args())
+        .map(|word| format!("'{}'", word.to_string_lossy().replace('\'', r"'\''")))
+        .collect();
+    // `script` runs one command string in a new terminal; the typescript goes nowhere.
+    let mut cmd = std::process::Command::new(crate::support::which("script"));
+    cmd.args(["-qe", "-c", &line.join(" "), "/dev/null"]).env_clear().current_dir(sandbox.project());
+    for (name, value) in inner.get_envs() {
+        if let Some(value) = value {
+            cmd.env(name, value);
+        }
+    }
+    cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("script");
+    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("type");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while child.try_wait().expect("try_wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still waiting for an answer after 20 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Run::from(child.wait_with_output().expect("output"))
+}
+
+#[test]
+fn at_a_terminal_the_question_is_asked_and_enter_means_yes() {
+    for (input, ran) in [("\n", true), ("y\n", true), ("n\n", false), ("later\n", false)] {
+        let (mut sandbox, fake) = checkout();
+        running_stack(&mut sandbox);
+        let run = at_a_terminal(&sandbox, &["test-backend-integration-containers"], input);
+        assert!(
+            run.stdout.contains("run the tests against the running stack? [Y/n]"),
+            "{input:?}: {}",
+            run.transcript()
+        );
+        assert_eq!(run.status == 0, ran, "{input:?}: {}", run.transcript());
+        let actions = lifecycle(&sandbox, &fake);
+        let expected: Vec<String> = if ran { vec!["uv run in ./lumigator/backend".into()] } else { vec![] };
+        assert_eq!(actions, expected, "{input:?}: only the tests, and the stack never stopped");
+    }
+}
+
 #[test]
 fn a_start_that_fails_halfway_is_stopped_and_one_that_never_began_is_not() {
     // Compose fails on `up` and leaves a stopped container behind: the task stops the stack.

@@ -7,6 +7,7 @@
 //! checkout's containers only, never wait for an answer that cannot come, and stop the stack they
 //! started on failure and Ctrl-C too; composites end with a summary and can `--keep-going`.
 
+use std::cell::Cell;
 use std::io::IsTerminal;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -32,8 +33,9 @@ struct Options {
     debugpy: bool,
     /// `--keep-up` or `KEEP_CONTAINERS_UP=TRUE`.
     keep_up: bool,
-    /// `--yes` or `AUTO_TEST_RUN=y`: `Some(true)`; `AUTO_TEST_RUN=n`: `Some(false)`.
-    answer: Option<bool>,
+    /// `--yes` or `AUTO_TEST_RUN=y`: `Some(true)`; `AUTO_TEST_RUN=n`: `Some(false)`; also the
+    /// answer given at the terminal, so a composite asks once.
+    answer: Cell<Option<bool>>,
     /// `--keep-going`.
     keep_going: bool,
     /// Arguments for pytest.
@@ -89,7 +91,7 @@ pub fn run(ctx: &Context, suite: TestSuite, args: &TestArgs) -> Result<(), TaskE
     let options = Options {
         debugpy: args.debugpy || env_true("DEBUGPY"),
         keep_up: args.keep_up || env_true("KEEP_CONTAINERS_UP"),
-        answer,
+        answer: Cell::new(answer),
         keep_going: args.keep_going,
         pytest: args.pytest.clone(),
         settings,
@@ -199,7 +201,7 @@ fn confirm(ctx: &Context, running: &[String], options: &Options) -> Result<(), T
             "stop it first (`cargo xtask stop-lumigator`) to test against a stack started for the tests",
         )
     };
-    let answer = match options.answer {
+    let answer = match options.answer.get() {
         Some(answer) => answer,
         None if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() => {
             ctx.ui.status(format!(
@@ -229,6 +231,7 @@ fn confirm(ctx: &Context, running: &[String], options: &Options) -> Result<(), T
             ));
         }
     };
+    options.answer.set(Some(answer));
     if answer { Ok(()) } else { Err(refused("the answer was no")) }
 }
 
@@ -309,7 +312,7 @@ fn composite(ctx: &Context, suite: TestSuite, options: &Options) -> Result<(), T
         Some((_, code)) => {
             let names: Vec<&str> = failed.iter().map(|(name, _)| name.as_str()).collect();
             ctx.ui.problem(
-                format!("{} of {} failed: {}", plural(failed.len(), "suite"), parts.len(), names.join(", ")),
+                format!("{} of {} failed: {}", failed.len(), plural(parts.len(), "suite"), names.join(", ")),
                 None,
             );
             Err(TaskError::Reported(*code))

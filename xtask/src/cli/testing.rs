@@ -17,8 +17,9 @@ pub enum TestTask {
     /// Create and sync the Python environment of each of Lumigator's packages and of the root (uv)
     ///
     /// For each folder under lumigator/ with a pyproject.toml (none inside a .venv), then for the
-    /// root: `uv venv`, `uv sync` and `uv sync --dev`, one progress line per project. Without uv,
-    /// prints how to install it and stops; it never downloads and runs an installer itself.
+    /// root: `uv venv` (unless the .venv exists), `uv sync` and `uv sync --dev`, one progress line
+    /// per project. Without uv, prints how to install it and stops; it never downloads and runs an
+    /// installer itself.
     Setup,
 }
 

@@ -1,7 +1,7 @@
 //! `setup`: a Python environment for each of Lumigator's packages and for the root, made with uv
 //! as `scripts/setup_uv.sh` made them. Unlike the script it never installs or updates uv itself
 //! (that meant piping a download into a shell, and asking GitHub for the latest release): without
-//! uv it says how to install it and stops.
+//! uv it says how to install it and stops. And it keeps an existing `.venv`, which it syncs.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -39,12 +39,15 @@ pub fn run(ctx: &Context) -> Result<(), TaskError> {
     let mut plan = Vec::new();
     for (index, project) in projects.iter().enumerate() {
         let shown = project.strip_prefix(root).unwrap_or(project).display().to_string();
-        let steps = vec![
-            // From the root, as the script ran it.
-            ctx.cmd("uv").args(["venv".to_string(), format!("{shown}/{VENV}")]),
-            Cmd::new(project, "uv").args(["sync"]),
-            Cmd::new(project, "uv").args(["sync", "--dev"]),
-        ];
+        let mut steps = Vec::new();
+        // From the root, as the script ran it. An existing environment is kept (the sync brings
+        // it up to date): uv no longer replaces one without `--clear`, so the script's `uv venv`
+        // failed on every run after the first.
+        if !project.join(VENV).exists() {
+            steps.push(ctx.cmd("uv").args(["venv".to_string(), format!("{shown}/{VENV}")]));
+        }
+        steps.push(Cmd::new(project, "uv").args(["sync"]));
+        steps.push(Cmd::new(project, "uv").args(["sync", "--dev"]));
         step(ctx, &format!("setup: {shown} ({} of {total})", index + 1), steps, &mut plan)?;
     }
     if root_project {

@@ -558,8 +558,9 @@ fn last_lines(text: &str, n: usize) -> String {
 }
 
 #[test]
-fn setup_creates_and_syncs_each_project_then_the_root() {
+fn setup_creates_and_syncs_each_project_then_the_root_keeping_an_existing_venv() {
     let (sandbox, fake) = checkout();
+    // The SDK has a .venv already (kept, and its packages are no project); the others get one.
     for dir in ["lumigator/schemas", "lumigator/sdk", "lumigator/backend", "lumigator/sdk/.venv/lib/site"] {
         fs::create_dir_all(sandbox.project().join(dir)).expect("mkdir");
         fs::write(sandbox.project().join(dir).join("pyproject.toml"), "").expect("write");

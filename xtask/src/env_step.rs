@@ -95,6 +95,19 @@ pub fn generate_env(ctx: &Context, derive: impl FnOnce(&mut ResolvedConfig)) -> 
     Ok(config)
 }
 
+/// Removes build/ under the project's lock (`config-clean`, and `clean-all` after the Docker
+/// steps); a dry run says so on stdout instead.
+pub fn remove_build(ctx: &Context) -> Result<(), TaskError> {
+    if ctx.dry_run {
+        ctx.ui.out(format!("would remove {}\n", ctx.project.build_dir.display()));
+        return Ok(());
+    }
+    let _lock = ctx.lock_project()?;
+    build_files::clean(&ctx.project)?;
+    ctx.ui.status(format!("removed {}", ctx.project.build_dir.display()));
+    Ok(())
+}
+
 fn discard_build(ctx: &Context) {
     if ctx.dry_run {
         return;

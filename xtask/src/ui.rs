@@ -76,6 +76,13 @@ impl Ui {
         }
     }
 
+    /// A question for the user at a terminal, on stderr, with no line break after it.
+    pub fn prompt(&self, question: impl Display) {
+        let mut err = anstream::stderr().lock();
+        let _ = write!(err, "{HELP}?{HELP:#} {question} ");
+        let _ = err.flush();
+    }
+
     /// A command about to run, as make echoed it; `changes` (folder, environment) with `--verbose`.
     pub fn command(&self, line: &str, changes: Option<&str>) {
         match changes {

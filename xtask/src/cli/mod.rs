@@ -8,6 +8,7 @@ pub mod export;
 pub mod format;
 pub mod secrets;
 pub mod table;
+pub mod testing;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -19,6 +20,7 @@ pub use export::{ExportArgs, ExportFormat, RunArgs};
 pub use format::Format;
 pub use secrets::SecretTask;
 use table::{Table, TaskTable};
+pub use testing::{DocsTask, TestArgs, TestTask};
 
 /// Lumigator's developer tasks: configure and run the local Docker Compose stack.
 #[derive(Debug, Parser)]
@@ -68,6 +70,12 @@ pub enum Task {
     /// Checking the machine.
     #[command(flatten)]
     Diagnostics(DiagnosticsTask),
+    /// Running the test suites; preparing the Python environments.
+    #[command(flatten)]
+    Test(TestTask),
+    /// The OpenAPI specification in the docs.
+    #[command(flatten)]
+    Docs(DocsTask),
 }
 
 /// A group of tasks under one heading of `--help`.
@@ -79,8 +87,10 @@ pub struct Group {
 }
 
 /// The groups, in the order `--help` lists them. A test checks that every task is in one.
-pub const GROUPS: [Group; 5] = [
+pub const GROUPS: [Group; 7] = [
     Group { heading: "Stack", tasks: StackTask::augment_subcommands },
+    Group { heading: "Tests", tasks: TestTask::augment_subcommands },
+    Group { heading: "Docs", tasks: DocsTask::augment_subcommands },
     Group { heading: "Configuration", tasks: ConfigTask::augment_subcommands },
     Group { heading: "Cleaning", tasks: CleanTask::augment_subcommands },
     Group { heading: "Secrets", tasks: SecretTask::augment_subcommands },
@@ -153,6 +163,9 @@ pub enum CleanTask {
     /// The Makefile's clean-docker targets.
     #[command(flatten)]
     Docker(DockerCleanTask),
+    /// Run clean-docker-buildcache, clean-docker-containers and config-clean
+    #[command(name = "clean-all")]
+    All(YesArgs),
 }
 
 /// The Makefile's clean-docker targets.

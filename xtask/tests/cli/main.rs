@@ -18,3 +18,4 @@ mod hardening;
 mod output;
 mod secrets;
 mod support;
+mod test_tasks;

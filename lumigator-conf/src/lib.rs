@@ -14,7 +14,8 @@
 //!    atomically or removes it.
 //!
 //! [`config::Configuration::load`] runs steps 1 to 4 in one call; [`key`] creates and guards the
-//! secret key; [`lock`] keeps two tasks from working on one project at once.
+//! secret key; [`lock`] keeps two tasks from working on one project at once; [`test_settings`] are
+//! the values the test tasks give pytest instead of the configuration.
 //!
 //! Failures are an [`Error`]: its `Display` says what is wrong and where, and [`Error::help`] what to
 //! do about it, for the caller to print as it likes. [`secret`] names the key's variable and the
@@ -45,6 +46,7 @@ pub mod resolve;
 pub mod secret;
 pub mod settings;
 pub mod template;
+pub mod test_settings;
 
 pub use config::{Configuration, KeyAccess};
 pub use error::Error;

@@ -38,6 +38,12 @@ pub struct Setting {
     pub max: Option<f64>,
     /// The only values allowed (strings), if limited.
     pub allowed: Option<Vec<String>>,
+    /// Where Lumigator's Helm chart takes this setting: value paths of the chart, dot-separated
+    /// from the top of its values (`backend.s3Bucket`). A last segment `list[NAME]` is the item
+    /// named NAME of a Kubernetes env list (`name:` and `value:` or `valueFrom:`), where a secret
+    /// can be a reference to an existing Secret. Empty: the chart has no place for it.
+    #[serde(default)]
+    pub helm: Vec<String>,
 }
 
 #[derive(Deserialize)]

@@ -186,6 +186,19 @@ pub fn usable_config(ctx: &Context, task: &str) -> Result<ResolvedConfig, TaskEr
     Ok(Configuration::load_alone(&ctx.project.default_conf, &ctx.user.key_file, &process_env)?.resolved)
 }
 
+/// Removes build/ under the project's lock (`config-clean`, and `clean-all` after the Docker
+/// steps); a dry run says so on stdout instead.
+pub fn remove_build(ctx: &Context) -> Result<(), TaskError> {
+    if ctx.dry_run {
+        ctx.ui.out(format!("would remove {}\n", ctx.project.build_dir.display()));
+        return Ok(());
+    }
+    let _lock = ctx.lock_project()?;
+    build_files::clean(&ctx.project)?;
+    ctx.ui.status(format!("removed {}", ctx.project.build_dir.display()));
+    Ok(())
+}
+
 fn discard_build(ctx: &Context) {
     if ctx.dry_run {
         return;
@@ -249,5 +262,17 @@ pub fn child_env(resolved: &ResolvedConfig) -> Vec<EnvVar> {
         .entries
         .iter()
         .map(|entry| EnvVar { name: entry.key.clone(), value: entry.value.clone(), secret: entry.secret })
+        .collect()
+}
+
+/// The configuration's names that a child given [`child_env`] sees with another value than ours:
+/// the variables of the caller's environment the configuration replaces (names only, for the
+/// message that says so).
+pub fn replaced_in_caller(resolved: &ResolvedConfig) -> Vec<String> {
+    resolved
+        .entries
+        .iter()
+        .filter(|entry| std::env::var_os(&entry.key).is_some_and(|ours| ours != *entry.value.as_str()))
+        .map(|entry| entry.key.clone())
         .collect()
 }

@@ -11,6 +11,7 @@ mod compose;
 mod context;
 mod env_step;
 mod error;
+mod export;
 mod host;
 mod output;
 mod preflight;
@@ -18,13 +19,16 @@ mod readiness;
 mod runner;
 mod signals;
 mod stack;
+mod stack_status;
+mod suites;
 mod tasks;
+mod test_env;
 mod ui;
 mod verdict;
 
 use std::process::ExitCode;
 
-use crate::cli::{CleanTask, ConfigTask, DiagnosticsTask, Format, StackTask, Task};
+use crate::cli::{CleanTask, ConfigTask, DiagnosticsTask, DocsTask, Format, StackTask, Task, TestTask};
 use crate::context::Context;
 use crate::error::TaskError;
 
@@ -46,7 +50,7 @@ fn main() -> ExitCode {
 }
 
 fn run(ctx: &Context, task: Task) -> Result<(), TaskError> {
-    use tasks::{clean_docker, config, doctor, secrets, stack};
+    use tasks::{clean_docker, config, doctor, export, openapi, run, secrets, setup, stack, testing};
     match task {
         Task::Stack(StackTask::Compose(table)) => stack::run(ctx, table.task, &table.args),
         Task::Stack(StackTask::LocalLogs(args)) => stack::logs(ctx, &args),
@@ -54,9 +58,16 @@ fn run(ctx: &Context, task: Task) -> Result<(), TaskError> {
         Task::Config(ConfigTask::GenerateEnv) => config::generate_env(ctx),
         Task::Config(ConfigTask::Check(args)) => config::check(ctx, &args),
         Task::Config(ConfigTask::Show(args)) => config::show(ctx, &args),
+        Task::Config(ConfigTask::Export(args)) => export::run(ctx, &args),
+        Task::Config(ConfigTask::Run(args)) => run::run(ctx, &args),
         Task::Clean(CleanTask::ConfigClean) => config::clean(ctx),
         Task::Clean(CleanTask::Docker(task)) => clean_docker::run(ctx, &task),
+        Task::Clean(CleanTask::All(args)) => clean_docker::all(ctx, args.yes),
         Task::Secret(task) => secrets::run(ctx, &task),
         Task::Diagnostics(DiagnosticsTask::Doctor(args)) => doctor::run(ctx, &args),
+        Task::Test(TestTask::Suite(table)) => testing::run(ctx, table.task, &table.args),
+        Task::Test(TestTask::Setup) => setup::run(ctx),
+        Task::Docs(DocsTask::UpdateOpenapiDocs) => openapi::update(ctx),
+        Task::Docs(DocsTask::CheckOpenapiDocs) => openapi::check(ctx),
     }
 }

@@ -79,18 +79,6 @@ impl Cmd {
         self
     }
 
-    /// Sets a variable whose value may be shown.
-    pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.env.push(EnvVar { name: name.into(), value: value.into(), secret: false });
-        self
-    }
-
-    /// Sets a variable whose value must never be shown.
-    pub fn secret_env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.env.push(EnvVar { name: name.into(), value: value.into(), secret: true });
-        self
-    }
-
     /// Sets variables, each shown or hidden as it says.
     pub fn envs(mut self, vars: impl IntoIterator<Item = EnvVar>) -> Self {
         self.env.extend(vars);
@@ -332,7 +320,10 @@ mod tests {
 
     #[test]
     fn secret_variables_are_never_shown() {
-        let cmd = Cmd::new(Path::new("/p"), "env").env("A", "x y").secret_env("KEY", "s3cret");
+        let cmd = Cmd::new(Path::new("/p"), "env").envs([
+            EnvVar { name: "A".into(), value: "x y".into(), secret: false },
+            EnvVar { name: "KEY".into(), value: "s3cret".into(), secret: true },
+        ]);
         assert_eq!(cmd.to_shell(), "cd /p\nexport A='x y'\nexport KEY='********'\nenv\n");
         assert!(!format!("{cmd:?}").contains("s3cret"));
     }

@@ -44,3 +44,10 @@ pub fn stop_if_interrupted() -> Result<(), TaskError> {
         None => Ok(()),
     }
 }
+
+/// Forgets the signal received so far and returns it, for a task that must still clean up after
+/// one (stop the stack it started for the tests) before it reports the interruption.
+pub fn take_interruption() -> Option<i32> {
+    let signal = SIGNAL.get()?.swap(0, Ordering::SeqCst);
+    (signal != 0).then_some(signal as i32)
+}

@@ -59,13 +59,18 @@ impl Ui {
         anstream::eprintln!("{WARNING}warning:{WARNING:#} {message}");
     }
 
-    /// A problem found along the way (the task fails after saying all of them), with its fix
-    /// (each line of it a `help:` line).
+    /// A problem found along the way (the task fails after saying all of them), with its fix. A
+    /// line of the fix that starts with a space continues the one above (a list, an indented
+    /// command); any other line is advice of its own, on a `help:` line.
     pub fn problem(&self, what: impl Display, help: Option<&str>) {
         let mut err = anstream::stderr().lock();
         let _ = writeln!(err, "{ERROR}error:{ERROR:#} {what}");
         for line in help.into_iter().flat_map(str::lines) {
-            let _ = writeln!(err, "{HELP}help:{HELP:#} {line}");
+            if line.starts_with(char::is_whitespace) {
+                let _ = writeln!(err, "{line}");
+            } else {
+                let _ = writeln!(err, "{HELP}help:{HELP:#} {line}");
+            }
         }
     }
 
@@ -86,6 +91,13 @@ impl Ui {
         if let Some(what) = err.what() {
             self.problem(what, err.help().as_deref());
         }
+    }
+
+    /// A question for the user at a terminal, on stderr, with no line break after it.
+    pub fn prompt(&self, question: impl Display) {
+        let mut err = anstream::stderr().lock();
+        let _ = write!(err, "{HELP}?{HELP:#} {question} ");
+        let _ = err.flush();
     }
 
     /// A command about to run, as make echoed it; `changes` (folder, environment) with `--verbose`.

@@ -39,3 +39,20 @@ pub fn uv(ctx: &Context) -> Checked<String> {
         )),
     }
 }
+
+/// How to install uv, as the commands uv's documentation gives (the installer script is
+/// downloaded to a file to be read and run by the user, never piped into a shell by us).
+pub const INSTALL_UV_COMMANDS: &str = "install uv with one of these, then run the task again:
+      pipx install uv                                  (or `pip install --user uv`)
+      brew install uv                                  (macOS, Homebrew)
+      curl -LsSf https://astral.sh/uv/install.sh -o uv-install.sh && sh uv-install.sh
+  (the last is uv's official installer: read it before running it; more ways at
+  https://docs.astral.sh/uv/getting-started/installation/)";
+
+/// uv's version for a task that cannot start without it: one message saying `why` it is needed
+/// and how to install it, before the task runs anything.
+pub fn require_uv(ctx: &Context, why: &str) -> Result<String, crate::error::TaskError> {
+    uv(ctx).require().map_err(|_| {
+        crate::error::TaskError::unmet(format!("`uv` is not installed (no `uv` on PATH); {why}"), INSTALL_UV_COMMANDS)
+    })
+}

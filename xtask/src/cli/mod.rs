@@ -4,9 +4,11 @@
 //! clap lists subcommands under one heading, so [`command`] renders the task list itself, one
 //! heading per group of [`GROUPS`], from the same clap definitions (names and help lines).
 
+pub mod export;
 pub mod format;
 pub mod secrets;
 pub mod table;
+pub mod testing;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -15,9 +17,11 @@ use clap::{ArgMatches, Args, Command, CommandFactory, FromArgMatches, Parser, Su
 
 use crate::compose::{Action, ComposeTarget};
 use crate::host::GpuCount;
+pub use export::{ExportArgs, ExportFormat, RunArgs};
 pub use format::Format;
 pub use secrets::SecretTask;
 use table::{Table, TaskTable};
+pub use testing::{DocsTask, TestArgs, TestTask};
 
 /// Lumigator's developer tasks: configure and run the local Docker Compose stack.
 #[derive(Debug, Parser)]
@@ -67,6 +71,12 @@ pub enum Task {
     /// Checking the machine.
     #[command(flatten)]
     Diagnostics(DiagnosticsTask),
+    /// Running the test suites; preparing the Python environments.
+    #[command(flatten)]
+    Test(TestTask),
+    /// The OpenAPI specification in the docs.
+    #[command(flatten)]
+    Docs(DocsTask),
 }
 
 /// A group of tasks under one heading of `--help`.
@@ -78,8 +88,10 @@ pub struct Group {
 }
 
 /// The groups, in the order `--help` lists them. A test checks that every task is in one.
-pub const GROUPS: [Group; 5] = [
+pub const GROUPS: [Group; 7] = [
     Group { heading: "Stack", tasks: StackTask::augment_subcommands },
+    Group { heading: "Tests", tasks: TestTask::augment_subcommands },
+    Group { heading: "Docs", tasks: DocsTask::augment_subcommands },
     Group { heading: "Configuration", tasks: ConfigTask::augment_subcommands },
     Group { heading: "Cleaning", tasks: CleanTask::augment_subcommands },
     Group { heading: "Secrets", tasks: SecretTask::augment_subcommands },
@@ -131,6 +143,22 @@ pub enum ConfigTask {
     /// Changes nothing on disk.
     #[command(name = "config-show")]
     Show(ShowArgs),
+    /// Write the resolved configuration for another consumer: a shell, a CI step, Kubernetes, Helm
+    ///
+    /// The settings as `config-show` lists them (resolved, in order), in the format asked for.
+    /// Secrets (the key and every secret setting) are written only with --with-secrets; without it
+    /// they are left out and named on stderr. --output writes the file atomically with mode 0600.
+    /// Changes nothing else.
+    #[command(name = "config-export")]
+    Export(ExportArgs),
+    /// Run a command with the resolved configuration in its environment, writing nothing
+    ///
+    /// CMD gets every setting, the secret key included, byte for byte as resolved (no file, no
+    /// second parse). Settings win over variables of your environment with the same name, as for
+    /// Compose; the task names (never the values of) those it replaced. stdin, stdout and stderr are
+    /// CMD's, SIGTERM is passed on, and the exit status is CMD's (128 + N for signal N). Creates the
+    /// key if it is missing, as a start would.
+    Run(RunArgs),
 }
 
 /// Removing Docker objects and generated files.
@@ -141,6 +169,9 @@ pub enum CleanTask {
     /// The Makefile's clean-docker targets.
     #[command(flatten)]
     Docker(DockerCleanTask),
+    /// Run clean-docker-buildcache, clean-docker-containers and config-clean
+    #[command(name = "clean-all")]
+    All(YesArgs),
 }
 
 /// The Makefile's clean-docker targets.
@@ -330,6 +361,7 @@ impl Task {
             Task::Config(ConfigTask::Show(args)) => args.format,
             Task::Diagnostics(DiagnosticsTask::Doctor(args)) => args.format,
             Task::Secret(SecretTask::List(args)) => args.format,
+            Task::Config(ConfigTask::Export(args)) if args.format == ExportFormat::Json => Format::Json,
             _ => Format::Text,
         }
     }

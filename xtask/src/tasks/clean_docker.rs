@@ -1,8 +1,10 @@
-//! The Makefile's `clean-docker-*` targets: Docker build cache, Lumigator's containers and images.
+//! The Makefile's `clean-docker-*` targets (Docker build cache, Lumigator's containers and
+//! images) and `clean-all`.
 
 use crate::checks;
 use crate::cli::DockerCleanTask;
 use crate::context::Context;
+use crate::env_step;
 use crate::error::TaskError;
 use crate::runner::Cmd;
 use crate::signals;
@@ -28,6 +30,17 @@ pub fn run(ctx: &Context, task: &DockerCleanTask) -> Result<(), TaskError> {
             ctx.run_steps(&images(ctx, args.yes)?)
         }
     }
+}
+
+/// `clean-all`: as the Makefile, the build cache, then Lumigator's stopped containers, then
+/// build/ (config-clean). Stops at the first failure.
+pub fn all(ctx: &Context, yes: bool) -> Result<(), TaskError> {
+    if !ctx.dry_run {
+        checks::docker::require_docker(ctx)?;
+        signals::stop_if_interrupted()?;
+    }
+    ctx.run_steps(&[buildcache(ctx), containers(ctx, yes)])?;
+    env_step::remove_build(ctx)
 }
 
 fn with_yes(cmd: Cmd, yes: bool) -> Cmd {

@@ -43,14 +43,7 @@ pub fn generate_env(ctx: &Context) -> Result<(), TaskError> {
 
 /// `config-clean`.
 pub fn clean(ctx: &Context) -> Result<(), TaskError> {
-    if ctx.dry_run {
-        ctx.ui.out(format!("would remove {}\n", ctx.project.build_dir.display()));
-        return Ok(());
-    }
-    let _lock = ctx.lock_project()?;
-    lumigator_conf::clean::clean(&ctx.project)?;
-    ctx.ui.status(format!("removed {}", ctx.project.build_dir.display()));
-    Ok(())
+    env_step::remove_build(ctx)
 }
 
 fn load_read_only(ctx: &Context) -> Result<Configuration, TaskError> {

@@ -5,5 +5,10 @@
 pub mod clean_docker;
 pub mod config;
 pub mod doctor;
+pub mod export;
+pub mod openapi;
+pub mod run;
 pub mod secrets;
+pub mod setup;
 pub mod stack;
+pub mod testing;

@@ -7,7 +7,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -15,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use tempfile::TempDir;
 
-use crate::support::{repo_root, tasks};
+use crate::support::{copy_tree, lumigator_snapshot as snapshot, repo_root, tasks};
 
 const MAIN: &str = "docker-compose.yaml";
 const GPU: &str = "docker-compose.gpu.override.yaml";
@@ -220,34 +219,6 @@ fn home() -> TempDir {
     fs::create_dir(home.path().join(".lumigator")).expect("mkdir");
     fs::write(home.path().join(".lumigator/user.conf"), USER_CONF).expect("user.conf");
     home
-}
-
-/// A copy of `from` at `to`, writable so the temporary directory can be removed.
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).expect("mkdir");
-    for entry in fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
-        let entry = entry.expect("entry");
-        let (source, target) = (entry.path(), to.join(entry.file_name()));
-        let kind = entry.file_type().expect("file type");
-        if kind.is_dir() {
-            copy_tree(&source, &target);
-        } else if kind.is_file() {
-            fs::copy(&source, &target).unwrap_or_else(|e| panic!("copy {}: {e}", source.display()));
-            fs::set_permissions(&target, fs::Permissions::from_mode(0o644)).expect("chmod");
-        }
-    }
-}
-
-fn snapshot() -> PathBuf {
-    let dir = std::env::var_os("LUMIGATOR_SNAPSHOT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared/lumigator"));
-    assert!(
-        dir.join("docker-compose.yaml").is_file() && dir.join(".default.conf").is_file(),
-        "no Lumigator snapshot at {} (set LUMIGATOR_SNAPSHOT to its directory)",
-        dir.display()
-    );
-    dir
 }
 
 // ------------------------------------------------------------------------- the two models --

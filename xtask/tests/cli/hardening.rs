@@ -696,6 +696,14 @@ fn no_task_shows_the_key_and_its_files_stay_private_under_umask_000() {
             "secret-set" => vec!["openai".into(), "--api-url".into(), backend.clone()],
             "secret-delete" => vec!["openai_api_key".into(), "--api-url".into(), backend.clone()],
             "secret-list" => vec!["--api-url".into(), backend.clone()],
+            "config-export" => vec!["--format".into(), "k8s".into()],
+            _ => Vec::new(),
+        }
+    };
+    // What comes after the options: `run`'s command, which takes every later word as its own.
+    let command = |task: &str| -> Vec<String> {
+        match task {
+            "run" => vec!["--".into(), "true".into()],
             _ => Vec::new(),
         }
     };
@@ -720,6 +728,7 @@ fn no_task_shows_the_key_and_its_files_stay_private_under_umask_000() {
             let mut args: Vec<String> = vec![task.clone()];
             args.extend(extra_args(&task));
             args.extend(variant.flags.iter().map(|f| f.to_string()));
+            args.extend(command(&task));
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             let mut cmd = sandbox.command_with_umask("000", &args);
             for (name, value) in variant.env {

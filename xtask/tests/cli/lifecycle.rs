@@ -275,8 +275,6 @@ fn a_failed_start_says_what_to_do_next_and_that_build_env_was_kept() {
     let mut transcript = String::new();
     for task in ["start-lumigator", "start-lumigator-build-postgres", "local-up"] {
         let mut setup = Setup::new();
-        // Compose fails (not the Python setup, which local-up runs only with a pyproject.toml).
-        fs::remove_file(setup.sandbox.project().join("pyproject.toml")).expect("remove pyproject.toml");
         setup.set("FAKE_EXIT", "3");
         let run = setup.run(&[task]);
         assert_eq!(run.status, 3, "Compose's status:\n{}", run.transcript());
@@ -290,7 +288,7 @@ fn a_failed_start_says_what_to_do_next_and_that_build_env_was_kept() {
     }
     // A setup step that fails before Compose starts anything: nothing to stop, build/ removed.
     let mut setup = Setup::new();
-    setup.set("FAKE_EXIT", "3");
+    setup.set("FAKE_UV_EXIT", "3");
     let run = setup.run(&["local-up"]);
     assert_eq!(run.status, 3, "{}", run.transcript());
     assert!(!setup.sandbox.project().join("build").exists(), "no copy of the key left behind");

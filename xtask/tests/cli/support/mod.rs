@@ -303,3 +303,34 @@ pub fn run_within(mut cmd: Command, limit: std::time::Duration) -> Run {
     assert!(status.is_some(), "still running after {limit:?}, killed:\n{}", run.transcript());
     run
 }
+
+/// The pinned Lumigator snapshot (`../shared/lumigator`, or `$LUMIGATOR_SNAPSHOT`): data for the
+/// tests that compare with Lumigator or run its suites. Never written: tests work on a copy.
+pub fn lumigator_snapshot() -> PathBuf {
+    let dir = std::env::var_os("LUMIGATOR_SNAPSHOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("../shared/lumigator"));
+    assert!(
+        dir.join("docker-compose.yaml").is_file() && dir.join(".default.conf").is_file(),
+        "no Lumigator snapshot at {} (set LUMIGATOR_SNAPSHOT to its directory)",
+        dir.display()
+    );
+    dir
+}
+
+/// A copy of `from` at `to`, writable so the temporary directory can be removed (symbolic links
+/// are left out).
+pub fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("mkdir");
+    for entry in fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
+        let entry = entry.expect("entry");
+        let (source, target) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type().expect("file type");
+        if kind.is_dir() {
+            copy_tree(&source, &target);
+        } else if kind.is_file() {
+            fs::copy(&source, &target).unwrap_or_else(|e| panic!("copy {}: {e}", source.display()));
+            fs::set_permissions(&target, fs::Permissions::from_mode(0o644)).expect("chmod");
+        }
+    }
+}

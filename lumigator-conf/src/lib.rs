@@ -45,6 +45,8 @@ pub mod resolve;
 pub mod secret;
 pub mod settings;
 pub mod template;
+pub mod text;
+pub mod trust;
 
 pub use config::{Configuration, KeyAccess};
 pub use error::Error;

@@ -74,17 +74,19 @@ pub fn encode_value(value: &str) -> String {
 }
 
 /// [`encode_value`] for a terminal: every control character left in the quoted value (an escape
-/// sequence, a tab, a backspace) is written as a `\0ddd` octal escape, which Compose and this
+/// sequence, a bell, a backspace; not a tab) is written as a `\0ddd` octal escape, which Compose and this
 /// crate's parser read back as that character, so the text is safe to print and still reads back
 /// as the value. (`build/.env` itself keeps them as they are: nothing prints it.)
 pub fn encode_value_for_terminal(value: &str) -> String {
     let encoded = encode_value(value);
-    if !encoded.chars().any(char::is_control) {
+    // A tab only moves the cursor to the next stop: harmless, and clearer left as it is.
+    let escaped = |c: char| c.is_control() && c != '\t';
+    if !encoded.chars().any(escaped) {
         return encoded;
     }
     let mut out = String::with_capacity(encoded.len() + 16);
     for c in encoded.chars() {
-        if c.is_control() {
+        if escaped(c) {
             // Control characters are U+0000..U+001F, U+007F and U+0080..U+009F: all three octal digits.
             out.push_str(&format!("\\0{:03o}", u32::from(c)));
         } else {
@@ -103,7 +105,7 @@ mod tests {
     fn terminal_encoding_escapes_control_characters_and_reads_back() {
         let value = "red \u{1b}[31m, tab\t, bell\u{7}, C1\u{9b}, newline\n, \\0101 and $HOME";
         let shown = encode_value_for_terminal(value);
-        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        assert!(!shown.chars().any(|c| c.is_control() && c != '\t'), "{shown:?}");
         let parsed = crate::parse::ConfFile::parse(std::path::Path::new("t"), format!("A={shown}\n").as_bytes())
             .expect("parses");
         assert_eq!(parsed.entries[0].value, Template::literal(value));

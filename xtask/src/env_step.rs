@@ -4,7 +4,7 @@
 
 use lumigator_conf::config::{Configuration, KeyAccess};
 use lumigator_conf::key::KeyEvents;
-use lumigator_conf::render::render_env;
+use lumigator_conf::render::{render_env, render_env_for_terminal};
 use lumigator_conf::{REDACTED, ResolvedConfig, clean as build_files};
 
 use crate::context::Context;
@@ -29,6 +29,20 @@ pub fn report_key_events(ctx: &Context, events: &KeyEvents) {
     if let Some(mode) = events.repaired_key_mode {
         ctx.ui.warning(format!("{} had mode {mode:o}, readable by others: set it to 600", ctx.user.key_file.display()));
     }
+    if let Some(mode) = events.unrepaired_dir_mode {
+        ctx.ui.warning(format!(
+            "{} is a link to a folder with mode {mode:o}, readable by others; modes are not changed through a link: \
+             run `chmod 700` on the folder it points to",
+            ctx.user.dir.display()
+        ));
+    }
+    if let Some(mode) = events.unrepaired_key_mode {
+        ctx.ui.warning(format!(
+            "{} is a link to a file with mode {mode:o}, readable by others; modes are not changed through a link: \
+             run `chmod 600` on the file it points to",
+            ctx.user.key_file.display()
+        ));
+    }
     if events.created_key {
         ctx.ui.status(format!(
             "created a new secret key at {} (back it up: without it, secrets stored by Lumigator cannot be read)",
@@ -52,6 +66,11 @@ pub fn redacted(config: &ResolvedConfig) -> ResolvedConfig {
 /// plan, on stdout, with secrets redacted.
 pub fn generate_env(ctx: &Context, derive: impl FnOnce(&mut ResolvedConfig)) -> Result<Configuration, TaskError> {
     signals::defer_interruptions();
+    if !ctx.dry_run {
+        // A build/ that is a link (or build/.env one) is refused before anything is read or made,
+        // and reported once, not again by the clean-up of a failed step.
+        build_files::check(&ctx.project)?;
+    }
     let access = if ctx.dry_run { KeyAccess::ReadOnly } else { KeyAccess::CreateIfMissing };
     let loaded = Configuration::load(&ctx.project, &ctx.user, access, &process_env);
     let mut config = match loaded {
@@ -78,13 +97,16 @@ pub fn generate_env(ctx: &Context, derive: impl FnOnce(&mut ResolvedConfig)) -> 
             plan.push_str(&format!("would create a new secret key at {}\n", ctx.user.key_file.display()));
         }
         plan.push_str(&format!("would write {} (mode 600), secrets redacted:\n", ctx.project.env_file.display()));
-        plan.push_str(&render_env(&redacted(&config.resolved)));
+        plan.push_str(&render_env_for_terminal(&redacted(&config.resolved)));
         ctx.ui.out(plan);
         return Ok(config);
     }
     let written = build_files::write_env(&ctx.project, &render_env(&config.resolved));
     if let Err(err) = written {
-        discard_build(ctx);
+        // A refused build/ (replaced by a link since the check) is left alone, not cleaned.
+        if !matches!(err, lumigator_conf::Error::Refused { .. }) {
+            discard_build(ctx);
+        }
         return Err(err.into());
     }
     ctx.ui.status(format!(

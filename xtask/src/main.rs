@@ -13,6 +13,7 @@ mod error;
 mod host;
 mod output;
 mod preflight;
+mod private_dir;
 mod runner;
 mod signals;
 mod stack;

@@ -1,12 +1,7 @@
 //! `doctor`: everything a compose task needs from this machine, one row per check, changing
-//! nothing on disk (no key, no build/; the Compose model is read with a temporary env file). Every
-//! row is a verdict of a check in [`crate::checks`] or [`crate::preflight`], the same checks the
-//! tasks run.
-
-use std::fs::{self, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
+//! nothing on disk (no key, no build/; the Compose model is read with an env file in a private
+//! temporary folder, removed however doctor ends). Every row is a verdict of a check in
+//! [`crate::checks`] or [`crate::preflight`], the same checks the tasks run.
 
 use lumigator_conf::ResolvedConfig;
 use lumigator_conf::render::render_env;
@@ -23,7 +18,9 @@ use crate::output;
 use crate::preflight::engine::{cpus_text, engine_verdicts, gib};
 use crate::preflight::model::Model;
 use crate::preflight::{self, ports};
+use crate::private_dir::PrivateDir;
 use crate::runner::Cmd;
+use crate::signals;
 use crate::ui::plural;
 use crate::verdict::{Checked, Status, Verdict};
 
@@ -51,6 +48,8 @@ pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<(), TaskError> {
     let target = args.task;
     let name = target.name();
     let rows = rows(ctx, target, args.gpu.gpus);
+    // Ctrl-C or SIGTERM while the temporary env file existed was held until it was removed.
+    signals::stop_if_interrupted()?;
     let count = |status| rows.iter().filter(|r| r.verdict.status == status).count();
     let (problems, warnings) = (count(Status::Problem), count(Status::Warning));
     match args.format {
@@ -150,26 +149,6 @@ fn rows(ctx: &Context, target: ComposeTarget, gpus: Option<u32>) -> Vec<Row> {
     rows
 }
 
-/// A private temporary env file, removed when dropped: doctor must not write build/.
-struct TempEnvFile(PathBuf);
-
-impl TempEnvFile {
-    fn create(contents: &str) -> std::io::Result<Self> {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        let path = std::env::temp_dir().join(format!("lumigator-doctor-{}-{nanos}.env", std::process::id()));
-        let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
-        let guard = TempEnvFile(path);
-        file.write_all(contents.as_bytes())?;
-        Ok(guard)
-    }
-}
-
-impl Drop for TempEnvFile {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.0);
-    }
-}
-
 /// Reads the task's Compose model with the configuration rendered, secrets redacted, into a
 /// temporary env file (the same values as build/.env would hold, apart from secrets, which no
 /// port depends on), and asks the daemon about the engine meanwhile.
@@ -181,11 +160,15 @@ fn read_model(
     gpus: Option<u32>,
 ) -> (Result<Model, String>, Checked<Engine>) {
     let use_gpus = compose::apply_host_values(&mut resolved, gpus);
-    let env_file = match TempEnvFile::create(&render_env(&redacted(&resolved))) {
-        Ok(file) => file,
+    // doctor must not write build/: the env file goes in a private folder that is removed on every
+    // way out, signals included (see `private_dir`).
+    let written = PrivateDir::create("lumigator-doctor")
+        .and_then(|dir| dir.write_file("doctor.env", &render_env(&redacted(&resolved))).map(|file| (dir, file)));
+    let (_dir, env_file) = match written {
+        Ok(written) => written,
         Err(err) => return (Err(format!("cannot write a temporary env file: {err}")), checks::docker::engine(ctx)),
     };
-    let compose_cmd = Cmd::from_argv(&ctx.project.root, &compose::compose_argv(compose, &env_file.0, target, use_gpus))
+    let compose_cmd = Cmd::from_argv(&ctx.project.root, &compose::compose_argv(compose, &env_file, target, use_gpus))
         .env_remove(compose::exported_keys(&resolved));
     preflight::model_and_engine(ctx, &compose_cmd)
 }

@@ -124,14 +124,14 @@ fn open_build_dir(project: &ProjectPaths, create: bool) -> Result<Option<OwnedFd
 fn refused_build_dir(path: &Path) -> Error {
     let found = describe(path);
     let mut help = format!(
-        "remove it (`rm {}`) and run the task again, which makes a private folder there: build/ holds a copy of \
-         the secret key, so it is never written or emptied through a link",
+        "remove it (`rm {}`) and run the task again, which makes a private folder there; build/ holds a copy of \
+         the secret key, so cargo xtask never writes or deletes through a link",
         path.display()
     );
     if let Ok(target) = std::fs::read_link(path) {
         help.push_str(&format!(
-            "; an older version did, so check {} for a .env holding your key and delete it",
-            target.display()
+            ". If {} exists, it may hold a copy of your key written by an older version: delete it",
+            Path::new(&target).join(ENV_NAME).display()
         ));
     }
     Error::Refused { path: path.to_path_buf(), expected: "a directory", found, help }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::check;
 use crate::error::Error;
-use crate::files::{open_regular, read_opened};
+use crate::files::read_opened;
 use crate::finding::Finding;
 use crate::key::{self, KeyEvents};
 use crate::merge::MergedConfig;
@@ -100,8 +100,7 @@ fn read_user_conf(path: &Path) -> Result<Option<ConfFile>, Error> {
         Err(err) => return Err(Error::io(path, "read", err)),
         Ok(_) => {}
     }
-    let (file, meta) = open_regular(path)?;
-    trust::check(path, &meta)?;
+    let (file, meta) = trust::open_trusted(path)?;
     let bytes = read_opened(path, &file, &meta)?;
     ConfFile::parse(path, &bytes).map(Some)
 }

@@ -18,7 +18,7 @@ use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
 use crate::error::Error;
-use crate::files::{open_regular, read_opened};
+use crate::files::read_opened;
 use crate::paths::UserPaths;
 use crate::secret::REDACTED;
 use crate::trust;
@@ -142,8 +142,7 @@ pub fn read(user: &UserPaths) -> Result<Option<SecretKey>, Error> {
         Err(err) if err.kind() == ErrorKind::NotFound => Ok(None),
         Err(err) => Err(Error::io(&user.key_file, "read", err)),
         Ok(_) => {
-            let (file, meta) = open_regular(&user.key_file)?;
-            trust::check(&user.key_file, &meta)?;
+            let (file, meta) = trust::open_trusted(&user.key_file)?;
             let bytes = read_opened(&user.key_file, &file, &meta)?;
             parse_key(&user.key_file, &bytes).map(Some)
         }
@@ -220,8 +219,7 @@ fn load_existing(path: &Path, events: &mut KeyEvents) -> Result<Option<SecretKey
         Err(err) => return Err(Error::io(path, "read", err)),
         Ok(meta) => meta,
     };
-    let (file, meta) = open_regular(path)?;
-    trust::check(path, &meta)?;
+    let (file, meta) = trust::open_trusted(path)?;
     let bytes = read_opened(path, &file, &meta)?;
     let key = parse_key(path, &bytes)?;
     let mode = meta.permissions().mode() & 0o777;

@@ -12,7 +12,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use crate::error::Error;
-use crate::files::euid;
+use crate::files::{euid, open_regular};
 
 /// Fails unless the user running the task (or root) owns `meta` (the file at `path`, followed if
 /// a link) and no one else can write it.
@@ -45,5 +45,24 @@ pub fn check_user_dir(dir: &Path) -> Result<bool, Error> {
             }
         }
         Err(err) => Err(Error::io(dir, "read", err)),
+    }
+}
+
+/// Opens `path` (see [`open_regular`]) and checks it (see [`check`]) on the open file. A file the
+/// user cannot even open is reported as another user's when it is one, which says more than
+/// "permission denied".
+pub(crate) fn open_trusted(path: &Path) -> Result<(fs::File, Metadata), Error> {
+    match open_regular(path) {
+        Ok((file, meta)) => {
+            check(path, &meta)?;
+            Ok((file, meta))
+        }
+        Err(Error::Io { source, .. }) if source.kind() == ErrorKind::PermissionDenied => {
+            if let Ok(meta) = fs::metadata(path) {
+                check(path, &meta)?;
+            }
+            Err(Error::io(path, "read", source))
+        }
+        Err(err) => Err(err),
     }
 }

@@ -12,7 +12,7 @@
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::signals;
@@ -43,11 +43,6 @@ impl PrivateDir {
         Err(std::io::Error::new(ErrorKind::AlreadyExists, "no free name for a temporary folder"))
     }
 
-    /// The folder.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Writes `contents` to a new file `name` in the folder, with mode 0600; returns its path.
     pub fn write_file(&self, name: &str, contents: &str) -> std::io::Result<PathBuf> {
         let path = self.path.join(name);
@@ -71,7 +66,7 @@ mod tests {
     #[test]
     fn the_folder_is_private_and_goes_with_its_files() {
         let dir = PrivateDir::create("xtask-test").expect("create");
-        let path = dir.path().to_path_buf();
+        let path = dir.path.clone();
         assert_eq!(fs::metadata(&path).expect("stat").permissions().mode() & 0o777, 0o700);
         let file = dir.write_file("a.env", "SECRET=1\n").expect("write");
         assert_eq!(fs::metadata(&file).expect("stat").permissions().mode() & 0o777, 0o600);

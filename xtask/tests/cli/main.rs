@@ -14,6 +14,7 @@ mod docs;
 mod doctor;
 mod e2e;
 mod hardening;
+mod hardening2;
 mod output;
 mod secrets;
 mod support;

@@ -50,6 +50,7 @@ pub mod trust;
 
 pub use config::{Configuration, KeyAccess};
 pub use error::Error;
+pub use files::MAX_FILE_BYTES;
 pub use finding::{Finding, Severity};
 pub use key::SecretKey;
 pub use merge::{MergedConfig, MergedEntry};

@@ -207,8 +207,8 @@ fn every_error_says_what_is_wrong_and_what_to_do_separately() {
             Some("check that the files in it are yours, then run `chmod go-w /home/me/.lumigator`"),
         ),
         (
-            Error::FileTooLarge { path: path.join("user.conf"), limit: 64 << 20 },
-            "/home/me/.lumigator/user.conf: larger than 64 MiB, the most a conf or key file may hold",
+            Error::FileTooLarge { path: path.join("user.conf"), limit: 16 << 20 },
+            "/home/me/.lumigator/user.conf: larger than 16 MiB, the most a conf or key file may hold",
             Some("check that the path names the right file"),
         ),
         (

@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 
 use lumigator_conf::clean::{self, BUILD_DIR_MODE};
 use lumigator_conf::config::KeyAccess;
+
 use lumigator_conf::error::SizeLimit;
 use lumigator_conf::key::{self, KeyEvents};
 use lumigator_conf::resolve::{MAX_TOTAL_BYTES, MAX_VALUE_BYTES};
-use lumigator_conf::{ConfFile, Error, REDACTED};
+use lumigator_conf::{ConfFile, Error, MAX_FILE_BYTES, REDACTED};
 
 use crate::support::{Sandbox, VALID_KEY, load_bytes, mode, running_as_root, tree};
 
@@ -190,6 +191,24 @@ fn many_large_values_stop_at_the_cap_on_the_whole_configuration() {
     let fitting = MAX_TOTAL_BYTES / (3 << 20) - 1;
     assert_eq!(location.line, 2 + fitting, "{err}");
     assert!(err.to_string().contains("larger than 64 MiB"), "{err}");
+}
+
+#[test]
+fn a_conf_or_key_file_past_its_cap_is_refused_before_it_is_read() {
+    let sandbox = Sandbox::new();
+    sandbox.key(VALID_KEY).user_conf("");
+    // Sparse: 17 MiB that take no disk, and would be NUL bytes if read.
+    for path in [sandbox.user().user_conf, sandbox.user().key_file] {
+        let file = fs::OpenOptions::new().write(true).open(&path).expect("open");
+        file.set_len(MAX_FILE_BYTES + (1 << 20)).expect("grow");
+        drop(file);
+        let started = Instant::now();
+        let err = sandbox.load(KeyAccess::ReadOnly).expect_err("too large");
+        assert!(started.elapsed() < QUICK, "took {:?}", started.elapsed());
+        assert!(matches!(&err, Error::FileTooLarge { path: p, .. } if *p == path), "{err:?}");
+        assert!(err.to_string().ends_with(": larger than 16 MiB, the most a conf or key file may hold"), "{err}");
+        fs::write(&path, if path.ends_with("user.conf") { "" } else { VALID_KEY }).expect("restore");
+    }
 }
 
 #[test]

@@ -278,10 +278,7 @@ impl fmt::Display for Error {
             Error::Busy { path, holder } => {
                 let project = path.parent().unwrap_or(path).display();
                 let Some(holder) = holder else {
-                    return write!(
-                        f,
-                        "another process holds the lock on {project}, and which one could not be found out"
-                    );
+                    return write!(f, "another process, which could not be identified, holds the lock on {project}");
                 };
                 let mut about = format!("process {}", holder.pid);
                 match &holder.program {

@@ -74,13 +74,21 @@ impl ProjectLock {
             file.set_permissions(fs::Permissions::from_mode(LOCK_FILE_MODE))
                 .map_err(|err| Error::io(&path, "set the mode of", err))?;
         }
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                let holder = holder(&file, &meta);
-                return Err(Error::Busy { path, holder });
+        // A holder that cannot be found has usually just let go: the lock is tried again then, a
+        // few times, so that a task that was about to end is not reported as an unknown one.
+        let mut attempts = 0;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) => {
+                    attempts += 1;
+                    let holder = holder(&file, &meta);
+                    if holder.is_some() || attempts == 3 {
+                        return Err(Error::Busy { path, holder });
+                    }
+                }
+                Err(TryLockError::Error(err)) => return Err(Error::io(&path, "lock", err)),
             }
-            Err(TryLockError::Error(err)) => return Err(Error::io(&path, "lock", err)),
         }
         // Who holds it, for systems without /proc/locks; not needed for correctness. A fixed width
         // overwrites the last holder's id without truncating, which costs a journal write on some

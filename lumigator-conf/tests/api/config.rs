@@ -177,7 +177,7 @@ fn every_error_says_what_is_wrong_and_what_to_do_separately() {
         ),
         (
             Error::Busy { path: "/src/lumigator/.xtask.lock".into(), holder: None },
-            "another process holds the lock on /src/lumigator, and which one could not be found out",
+            "another process, which could not be identified, holds the lock on /src/lumigator",
             Some(
                 "wait for it to finish, then try again; `fuser -v /src/lumigator/.xtask.lock` shows which process \
                  holds it",

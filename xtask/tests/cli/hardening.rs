@@ -416,7 +416,7 @@ fn large_user_conf(size: usize) -> String {
 
 /// Whether `run` failed because another process held the project's lock, saying which project:
 /// another task (`another cargo xtask task (process N) is working on P`) or, when the holder is
-/// not an xtask (this test binary), `another program (process N, `name`) holds the lock on P`.
+/// not an xtask (this test binary) or could not be identified, `... holds the lock on P`.
 fn says_busy(run: &Run, sandbox: &Sandbox) -> bool {
     let project = sandbox.project().display().to_string();
     let by_task = run.stderr.contains(BUSY) && run.stderr.contains(&format!("is working on {project}\nhelp: "));

@@ -25,8 +25,12 @@
 //!
 //! The modules import each other without a cycle, so each can be read and changed on its own. What
 //! several of them share lives in modules that import little or nothing: [`origin`], [`settings`],
-//! [`template`] and [`secret`] import nothing from the crate, [`finding`] only [`origin`], and
-//! [`error`] only those.
+//! [`template`], [`secret`] and [`text`] import nothing from the crate, [`finding`] only [`origin`]
+//! and [`text`], and [`error`] only those. [`trust`] (whose files `~/.lumigator` may hold) imports
+//! only [`error`] and the crate-private `files` (opening regular files, describing what a path is).
+//!
+//! Files the pipeline writes or deletes ([`clean`], [`lock`]) are never reached through a symbolic
+//! link it did not make, and modes are changed only on open files; see the README's guarantees.
 
 pub mod check;
 pub mod clean;

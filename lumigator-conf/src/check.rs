@@ -7,6 +7,7 @@ pub use crate::finding::{Finding, Severity};
 use crate::parse::ConfFile;
 use crate::resolve::ResolvedConfig;
 use crate::settings;
+use crate::text::shorten;
 
 /// Provider API keys: the backend stores them encrypted; conf files must not hold them.
 const PROVIDERS: [(&str, &str); 4] =
@@ -46,7 +47,7 @@ pub fn check(resolved: &ResolvedConfig, defaults: &ConfFile, user: Option<&ConfF
         if let Some(setting) = settings::find(&entry.key)
             && let Some(problem) = settings::validate(setting, &entry.value)
         {
-            let shown = if entry.secret { String::new() } else { format!(", got {:?}", entry.value) };
+            let shown = if entry.secret { String::new() } else { format!(", got {:?}", shorten(&entry.value)) };
             findings.push(Finding::error(location, Some(&entry.key), format!("{problem}{shown}")));
         }
     }
@@ -133,7 +134,18 @@ fn char_counts(name: &str) -> [u8; 40] {
 /// The known name most like `key`, if any is like it enough. Most unknown keys are nothing like
 /// any setting, so a bound that costs one pass (the multiset difference of their characters, which
 /// no edit sequence can beat) rules them out before the quadratic distance is computed.
+///
+/// Linear in the key's length on any input: a similarity of at least [`SUGGESTION_THRESHOLD`] needs
+/// lengths within that ratio (the distance is at least their difference), so a key much longer than
+/// every known name is ruled out by its length alone, before it is even copied, and the quadratic
+/// distance only ever compares names of a few dozen characters.
 fn closest_name<'a>(key: &str, candidates: &[Candidate<'a>]) -> Option<&'a str> {
+    let longest_known = candidates.iter().map(|c| c.name.len()).max()?;
+    // Bytes: a character takes at most 4, so this bounds the characters too.
+    let could_match = |chars: usize, known: usize| chars as f64 * SUGGESTION_THRESHOLD <= known as f64;
+    if !could_match(key.len().div_ceil(4), longest_known) {
+        return None;
+    }
     let upper = key.to_ascii_uppercase();
     let counts = char_counts(&upper);
     let present = presence(&counts);
@@ -144,8 +156,9 @@ fn closest_name<'a>(key: &str, candidates: &[Candidate<'a>]) -> Option<&'a str> 
     };
     candidates
         .iter()
+        .filter(|candidate| could_match(key_len, candidate.name.len()) && could_match(candidate.name.len(), key_len))
         .filter(|candidate| {
-            // Cheapest first: every character only one side has needs an edit of its own.
+            // Then: every character only one side has needs an edit of its own.
             let only_here = (present & !candidate.present).count_ones();
             let only_there = (candidate.present & !present).count_ones();
             similar_enough(only_here.max(only_there), candidate)
@@ -173,7 +186,7 @@ fn external_ray_needs_external_s3(resolved: &ResolvedConfig) -> Option<Finding> 
         format!(
             "points at an external Ray cluster, but AWS_ENDPOINT_URL ({}) is the local MinIO, which external \
              Ray workers cannot reach: set AWS_ENDPOINT_URL to S3 storage they can reach",
-            s3.value
+            shorten(&s3.value)
         ),
     ))
 }

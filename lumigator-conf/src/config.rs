@@ -1,9 +1,12 @@
 //! The whole pipeline in one call: read the conf files, the key, merge, resolve and check.
 
+use std::fs;
+use std::io::ErrorKind;
 use std::path::Path;
 
 use crate::check;
 use crate::error::Error;
+use crate::files::read_opened;
 use crate::finding::Finding;
 use crate::key::{self, KeyEvents};
 use crate::merge::MergedConfig;
@@ -11,6 +14,7 @@ use crate::parse::ConfFile;
 use crate::paths::{ProjectPaths, UserPaths};
 use crate::resolve::ResolvedConfig;
 use crate::secret::SECRET_KEY_VAR;
+use crate::trust;
 
 /// Whether loading may create `~/.lumigator` and the key, and repair their modes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,10 +57,9 @@ impl Configuration {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, Error> {
         let defaults = ConfFile::read(&project.default_conf)?;
-        if user.dir.exists() && !user.dir.is_dir() {
-            return Err(Error::UserDirNotADirectory { path: user.dir.clone() });
-        }
-        let user_conf = ConfFile::read_optional(&user.user_conf)?;
+        // Before anything in ~/.lumigator is read: a folder or file that another user owns or can
+        // write may hold their settings, not the user's (see `trust`).
+        let user_conf = if trust::check_user_dir(&user.dir)? { read_user_conf(&user.user_conf)? } else { None };
         // Resolve without the key first: no entry can use its value (it comes last, and a
         // reference sees only entries above it), so it is filled in once the key step is done.
         let merged = MergedConfig::merge(&defaults, user_conf.as_ref(), None, &user.key_file);
@@ -106,6 +109,19 @@ impl Configuration {
     pub fn require_valid(&self) -> Result<(), Error> {
         if self.has_errors() { Err(Error::Invalid { findings: self.findings.clone() }) } else { Ok(()) }
     }
+}
+
+/// `~/.lumigator/user.conf` when it exists, read only when the user owns it and no one else can
+/// write it. A symbolic link whose target is missing is an error: someone meant that file to exist.
+fn read_user_conf(path: &Path) -> Result<Option<ConfFile>, Error> {
+    match fs::symlink_metadata(path) {
+        Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(Error::io(path, "read", err)),
+        Ok(_) => {}
+    }
+    let (file, meta) = trust::open_trusted(path)?;
+    let bytes = read_opened(path, &file, &meta)?;
+    ConfFile::parse(path, &bytes).map(Some)
 }
 
 #[cfg(test)]

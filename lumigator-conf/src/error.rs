@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use crate::finding::Finding;
 use crate::origin::Location;
 use crate::secret::KEY_FILE_NAME;
+use crate::text::shorten;
 
 /// Everything that can go wrong between reading the conf files and writing `build/.env`.
 #[derive(Debug)]
@@ -69,9 +70,92 @@ pub enum Error {
     Busy {
         /// The lock file.
         path: PathBuf,
-        /// The process that holds it, when it could be read.
-        holder: Option<u32>,
+        /// The process that holds it, when it could be found out and is still running.
+        holder: Option<LockHolder>,
     },
+    /// A path that cargo xtask writes or deletes in (`build/`, `build/.env`, the lock file) is not
+    /// what it must be: a symbolic link, a file where a folder belongs, a file of another user.
+    /// Nothing is written or deleted through it.
+    Refused {
+        /// The path.
+        path: PathBuf,
+        /// What it must be ("a directory").
+        expected: &'static str,
+        /// What it is instead ("a symbolic link to /elsewhere").
+        found: String,
+        /// What to do about it.
+        help: String,
+    },
+    /// A file or folder of `~/.lumigator` belongs to another user: its settings or key could be
+    /// anyone's, so it is not read.
+    NotOwned {
+        /// The file or folder.
+        path: PathBuf,
+        /// Its owner's user id.
+        owner: u32,
+    },
+    /// Another user can write a file or folder of `~/.lumigator`, so what it holds may not be the
+    /// user's own: it is not read.
+    WritableByOthers {
+        /// The file or folder.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+        /// Whether it is the folder (the help differs).
+        dir: bool,
+    },
+    /// A conf file or the key file is larger than any real one can be.
+    FileTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// Interpolation would make a value, or the whole resolved configuration, larger than its cap.
+    TooLarge {
+        /// The value whose interpolation would exceed the cap.
+        location: Location,
+        /// Its key (cut if very long).
+        key: String,
+        /// Which cap.
+        limit: SizeLimit,
+    },
+}
+
+/// The caps on the size of resolved values (see [`Error::TooLarge`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SizeLimit {
+    /// One value may hold at most this many bytes.
+    Value(usize),
+    /// All values together may hold at most this many bytes.
+    Total(usize),
+}
+
+/// The process that holds a project's lock.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockHolder {
+    /// Its process id.
+    pub pid: u32,
+    /// Its program's name (`xtask`), when the system says; `None` when the process id comes from
+    /// the lock file alone (where `/proc` does not exist).
+    pub program: Option<String>,
+    /// Its user's id, when that is not the user running this task.
+    pub other_user: Option<u32>,
+}
+
+impl LockHolder {
+    fn is_xtask(&self) -> bool {
+        self.program.as_deref().is_none_or(|program| program.starts_with("xtask"))
+    }
+}
+
+/// `bytes` as people write sizes: "4 MiB", "512 KiB", "100 bytes".
+pub(crate) fn size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => count(b as usize, "byte", "bytes"),
+    }
 }
 
 /// The kind of [`Error::NotAFile`] for a symbolic link whose target is missing.
@@ -129,7 +213,37 @@ impl Error {
                 "fix the lines named, or run `cargo xtask config-check` to see every error and warning"
             }
             Error::NoHome => "set HOME to your home directory",
-            Error::Busy { .. } => "wait for it to finish, then try again",
+            Error::Busy { path, holder } => {
+                return Some(match holder {
+                    Some(holder) if holder.is_xtask() && holder.other_user.is_none() => {
+                        "wait for it to finish, then try again".to_string()
+                    }
+                    Some(holder) => {
+                        format!("wait for it to finish, then try again; `ps -f -p {}` shows what it is", holder.pid)
+                    }
+                    None => format!(
+                        "wait for it to finish, then try again; `fuser -v {}` shows which process holds it",
+                        path.display()
+                    ),
+                });
+            }
+            Error::Refused { help, .. } => return Some(help.clone()),
+            Error::NotOwned { path, .. } => {
+                return Some(format!(
+                    "if what it holds is yours, make it yours with `sudo chown $(id -u) {}`; settings and keys \
+                     that another user controls are never used",
+                    path.display()
+                ));
+            }
+            Error::WritableByOthers { path, dir, .. } => {
+                let what = if *dir { "that the files in it are yours" } else { "that what it holds is yours" };
+                return Some(format!("check {what}, then run `chmod go-w {}`", path.display()));
+            }
+            Error::FileTooLarge { .. } => "check that the path names the right file",
+            Error::TooLarge { .. } => {
+                "values are capped so that references that grow from line to line (`B=$A$A`, `C=$B$B`, ...) \
+                 cannot exhaust memory: check the references on this line and the lines they name"
+            }
         };
         Some(text.to_string())
     }
@@ -163,11 +277,54 @@ impl fmt::Display for Error {
             Error::NoHome => write!(f, "cannot find the home directory"),
             Error::Busy { path, holder } => {
                 let project = path.parent().unwrap_or(path).display();
-                match holder {
-                    Some(pid) => write!(f, "another cargo xtask task (process {pid}) is working on {project}"),
-                    None => write!(f, "another cargo xtask task is working on {project}"),
+                let Some(holder) = holder else {
+                    return write!(f, "another process, which could not be identified, holds the lock on {project}");
+                };
+                let mut about = format!("process {}", holder.pid);
+                match &holder.program {
+                    Some(program) if !holder.is_xtask() => about.push_str(&format!(", `{}`", shorten(program))),
+                    Some(_) => {}
+                    None => about.push_str(", as the lock file says"),
+                }
+                if let Some(user) = holder.other_user {
+                    about.push_str(&format!(", of user {user}"));
+                }
+                if holder.is_xtask() {
+                    write!(f, "another cargo xtask task ({about}) is working on {project}")
+                } else {
+                    write!(f, "another program ({about}) holds the lock on {project}")
                 }
             }
+            Error::Refused { path, expected, found, .. } => {
+                write!(f, "{}: expected {expected}, found {found}", path.display())
+            }
+            Error::NotOwned { path, owner } => {
+                write!(f, "{}: owned by another user (user id {owner}), so it is not used", path.display())
+            }
+            Error::WritableByOthers { path, mode, dir } => {
+                let what = if *dir { "its files" } else { "it" };
+                write!(
+                    f,
+                    "{}: other users can write to it (mode {mode:o}), so {what} may not be yours: not used",
+                    path.display()
+                )
+            }
+            Error::FileTooLarge { path, limit } => {
+                write!(f, "{}: larger than {}, the most a conf or key file may hold", path.display(), size(*limit))
+            }
+            Error::TooLarge { location, key, limit } => match limit {
+                SizeLimit::Value(bytes) => write!(
+                    f,
+                    "{location}: {key}: the value would be longer than {}, the most one value may hold",
+                    size(*bytes as u64)
+                ),
+                SizeLimit::Total(bytes) => write!(
+                    f,
+                    "{location}: {key}: this value would make the resolved configuration larger than {}, the most \
+                     it may hold",
+                    size(*bytes as u64)
+                ),
+            },
         }
     }
 }

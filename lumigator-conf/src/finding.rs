@@ -1,13 +1,15 @@
 //! What the checks say about a configuration: a [`Finding`] with its [`Severity`].
 //!
 //! The merge, the resolution and the checks all produce findings, and the error type carries
-//! them, so the type lives apart from all of them and depends only on [`crate::origin`].
+//! them, so the type lives apart from all of them and depends only on [`crate::origin`] and
+//! [`crate::text`].
 
 use std::fmt;
 
 use serde::Serialize;
 
 use crate::origin::Location;
+use crate::text::shorten;
 
 /// How serious a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -26,7 +28,7 @@ pub struct Finding {
     pub severity: Severity,
     /// Where, when it is about a line of a file.
     pub location: Option<Location>,
-    /// The key concerned, if any.
+    /// The key concerned, if any (cut to its first characters when very long; see [`shorten`]).
     pub key: Option<String>,
     /// What is wrong and what to do; never contains a value.
     pub message: String,
@@ -35,12 +37,22 @@ pub struct Finding {
 impl Finding {
     /// A warning.
     pub fn warning(location: Option<Location>, key: Option<&str>, message: impl Into<String>) -> Self {
-        Finding { severity: Severity::Warning, location, key: key.map(str::to_string), message: message.into() }
+        Finding {
+            severity: Severity::Warning,
+            location,
+            key: key.map(|k| shorten(k).into_owned()),
+            message: message.into(),
+        }
     }
 
     /// An error.
     pub fn error(location: Option<Location>, key: Option<&str>, message: impl Into<String>) -> Self {
-        Finding { severity: Severity::Error, location, key: key.map(str::to_string), message: message.into() }
+        Finding {
+            severity: Severity::Error,
+            location,
+            key: key.map(|k| shorten(k).into_owned()),
+            message: message.into(),
+        }
     }
 
     /// Whether this finding stops the configuration from being used.

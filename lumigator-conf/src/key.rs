@@ -4,9 +4,9 @@
 //! them unreadable. Every operation here either leaves an existing key byte-identical or fails.
 
 use std::fmt;
-use std::fs::{self, DirBuilder, OpenOptions, Permissions};
+use std::fs::{self, DirBuilder, File, OpenOptions, Permissions};
 use std::io::{ErrorKind, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -14,10 +14,14 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rand::TryRng;
 
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
+
 use crate::error::Error;
-use crate::files::read_regular_file;
+use crate::files::read_opened;
 use crate::paths::UserPaths;
 use crate::secret::REDACTED;
+use crate::trust;
 
 /// The number of random bytes in a key (AES-256).
 pub const KEY_BYTES: usize = 32;
@@ -97,10 +101,16 @@ pub struct KeyEvents {
     pub created_key: bool,
     /// The key file had this wider mode and was set to 0600.
     pub repaired_key_mode: Option<u32>,
+    /// `~/.lumigator` is a symbolic link to a folder with this wider mode, left as it is: modes are
+    /// never changed through a link.
+    pub unrepaired_dir_mode: Option<u32>,
+    /// The key file is a symbolic link to a file with this wider mode, left as it is.
+    pub unrepaired_key_mode: Option<u32>,
 }
 
 /// The key step: makes sure `~/.lumigator` is a private directory and holds a valid key,
-/// creating one if there is none. An existing key is never rewritten.
+/// creating one if there is none. An existing key is never rewritten. A folder or key that another
+/// user owns or can write is refused (see [`crate::trust`]).
 pub fn ensure(user: &UserPaths) -> Result<(SecretKey, KeyEvents), Error> {
     let mut events = KeyEvents::default();
     ensure_private_dir(&user.dir, &mut events)?;
@@ -122,21 +132,18 @@ pub fn ensure(user: &UserPaths) -> Result<(SecretKey, KeyEvents), Error> {
     }
 }
 
-/// Reads the key if it exists, without creating anything or changing any mode (for read-only tasks).
+/// Reads the key if it exists, without creating anything or changing any mode (for read-only
+/// tasks). The same files are refused as by [`ensure`].
 pub fn read(user: &UserPaths) -> Result<Option<SecretKey>, Error> {
-    match fs::symlink_metadata(&user.dir) {
-        Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(Error::io(&user.dir, "read", err)),
-        Ok(_) if !user.dir.is_dir() => {
-            return Err(Error::UserDirNotADirectory { path: user.dir.clone() });
-        }
-        Ok(_) => {}
+    if !trust::check_user_dir(&user.dir)? {
+        return Ok(None);
     }
     match fs::symlink_metadata(&user.key_file) {
         Err(err) if err.kind() == ErrorKind::NotFound => Ok(None),
         Err(err) => Err(Error::io(&user.key_file, "read", err)),
         Ok(_) => {
-            let bytes = read_regular_file(&user.key_file)?;
+            let (file, meta) = trust::open_trusted(&user.key_file)?;
+            let bytes = read_opened(&user.key_file, &file, &meta)?;
             parse_key(&user.key_file, &bytes).map(Some)
         }
     }
@@ -149,12 +156,37 @@ fn parse_key(path: &Path, bytes: &[u8]) -> Result<SecretKey, Error> {
 }
 
 fn ensure_private_dir(dir: &Path, events: &mut KeyEvents) -> Result<(), Error> {
-    match fs::metadata(dir) {
-        Ok(meta) if !meta.is_dir() => Err(Error::UserDirNotADirectory { path: dir.to_path_buf() }),
-        Ok(meta) => {
+    let not_a_directory = || Error::UserDirNotADirectory { path: dir.to_path_buf() };
+    match fs::symlink_metadata(dir) {
+        Ok(link) if link.file_type().is_symlink() => {
+            // Followed to read and write the files inside (the user may keep the folder elsewhere),
+            // but its mode is not changed through the link: only reported.
+            let meta = fs::metadata(dir).map_err(|_| not_a_directory())?;
+            if !meta.is_dir() {
+                return Err(not_a_directory());
+            }
+            trust::check(dir, &meta)?;
             let mode = meta.permissions().mode() & 0o777;
             if mode & 0o077 != 0 {
-                fs::set_permissions(dir, Permissions::from_mode(DIR_MODE))
+                events.unrepaired_dir_mode = Some(mode);
+            }
+            Ok(())
+        }
+        Ok(meta) if !meta.is_dir() => Err(not_a_directory()),
+        Ok(_) => {
+            // The mode is read and set on the open folder, which cannot be a link.
+            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+            let folder = match rustix::fs::open(dir, flags, Mode::empty()) {
+                Ok(fd) => File::from(fd),
+                Err(Errno::LOOP | Errno::MLINK | Errno::NOTDIR) => return Err(not_a_directory()),
+                Err(err) => return Err(Error::io(dir, "open", err.into())),
+            };
+            let meta = folder.metadata().map_err(|err| Error::io(dir, "read", err))?;
+            trust::check(dir, &meta)?;
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                folder
+                    .set_permissions(Permissions::from_mode(DIR_MODE))
                     .map_err(|err| Error::io(dir, "set the mode of", err))?;
                 events.repaired_dir_mode = Some(mode);
             }
@@ -165,12 +197,13 @@ fn ensure_private_dir(dir: &Path, events: &mut KeyEvents) -> Result<(), Error> {
         Err(err) if err.kind() == ErrorKind::NotFound => {
             match DirBuilder::new().mode(DIR_MODE).create(dir) {
                 Ok(()) => events.created_dir = true,
-                // A concurrent first run made it: fine, as long as it is a directory.
-                Err(err) if err.kind() == ErrorKind::AlreadyExists && dir.is_dir() => {}
-                // mkdir does not follow a dangling link, and neither do we: nothing is created.
-                Err(err) if err.kind() == ErrorKind::AlreadyExists => {
-                    return Err(Error::UserDirNotADirectory { path: dir.to_path_buf() });
+                // A concurrent first run made it: fine, as long as it is a directory of ours.
+                Err(err) if err.kind() == ErrorKind::AlreadyExists && dir.is_dir() => {
+                    let meta = fs::metadata(dir).map_err(|err| Error::io(dir, "read", err))?;
+                    trust::check(dir, &meta)?;
                 }
+                // mkdir does not follow a dangling link, and neither do we: nothing is created.
+                Err(err) if err.kind() == ErrorKind::AlreadyExists => return Err(not_a_directory()),
                 Err(err) => return Err(Error::io(dir, "create", err)),
             }
             Ok(())
@@ -181,18 +214,26 @@ fn ensure_private_dir(dir: &Path, events: &mut KeyEvents) -> Result<(), Error> {
 
 /// Reads and validates an existing key, repairing a too-wide mode. `None` when there is no key.
 fn load_existing(path: &Path, events: &mut KeyEvents) -> Result<Option<SecretKey>, Error> {
-    let meta = match fs::symlink_metadata(path) {
+    let link = match fs::symlink_metadata(path) {
         Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(Error::io(path, "read", err)),
         Ok(meta) => meta,
     };
-    let bytes = read_regular_file(path)?;
+    let (file, meta) = trust::open_trusted(path)?;
+    let bytes = read_opened(path, &file, &meta)?;
     let key = parse_key(path, &bytes)?;
-    let mode = fs::metadata(path).unwrap_or(meta).permissions().mode() & 0o777;
+    let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
-        fs::set_permissions(path, Permissions::from_mode(KEY_MODE))
-            .map_err(|err| Error::io(path, "set the mode of", err))?;
-        events.repaired_key_mode = Some(mode);
+        // The open file is the one the path named when it was not a link (same device and inode):
+        // its mode is set on it, never through a link.
+        let same_file = !link.file_type().is_symlink() && link.dev() == meta.dev() && link.ino() == meta.ino();
+        if same_file {
+            file.set_permissions(Permissions::from_mode(KEY_MODE))
+                .map_err(|err| Error::io(path, "set the mode of", err))?;
+            events.repaired_key_mode = Some(mode);
+        } else {
+            events.unrepaired_key_mode = Some(mode);
+        }
     }
     Ok(Some(key))
 }

@@ -26,8 +26,12 @@
 //!
 //! The modules import each other without a cycle, so each can be read and changed on its own. What
 //! several of them share lives in modules that import little or nothing: [`origin`], [`settings`],
-//! [`template`] and [`secret`] import nothing from the crate, [`finding`] only [`origin`], and
-//! [`error`] only those.
+//! [`template`], [`secret`] and [`text`] import nothing from the crate, [`finding`] only [`origin`]
+//! and [`text`], and [`error`] only those. [`trust`] (whose files `~/.lumigator` may hold) imports
+//! only [`error`] and the crate-private `files` (opening regular files, describing what a path is).
+//!
+//! Files the pipeline writes or deletes ([`clean`], [`lock`]) are never reached through a symbolic
+//! link it did not make, and modes are changed only on open files; see the README's guarantees.
 
 pub mod check;
 pub mod clean;
@@ -47,9 +51,12 @@ pub mod secret;
 pub mod settings;
 pub mod template;
 pub mod test_settings;
+pub mod text;
+pub mod trust;
 
 pub use config::{Configuration, KeyAccess};
 pub use error::Error;
+pub use files::MAX_FILE_BYTES;
 pub use finding::{Finding, Severity};
 pub use key::SecretKey;
 pub use merge::{MergedConfig, MergedEntry};

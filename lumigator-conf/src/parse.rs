@@ -5,6 +5,7 @@
 //! almost certainly a mistake (no `=`, a NUL byte, a name that no shell could reference), we reject
 //! it with its line and column instead.
 
+use std::fmt;
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -13,10 +14,14 @@ use std::sync::Arc;
 use crate::error::Error;
 use crate::files::read_regular_file;
 use crate::origin::Location;
+use crate::secret::{REDACTED, holds_url_password};
+use crate::settings;
 use crate::template::Template;
+use crate::text::shorten;
 
-/// One `KEY=value` entry of a conf file, before interpolation.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One `KEY=value` entry of a conf file, before interpolation. Its `Debug` hides the value of a
+/// secret setting and any value holding a URL with a password, as `ResolvedEntry`'s does.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ConfEntry {
     /// The variable's name.
     pub key: String,
@@ -26,6 +31,21 @@ pub struct ConfEntry {
     pub location: Location,
     /// The column where the value starts (for errors found when it is interpolated).
     pub value_column: usize,
+}
+
+impl fmt::Debug for ConfEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The template's own Debug holds its literal text, where a password would be.
+        let text = format!("{:?}", self.value);
+        let value: &dyn fmt::Debug =
+            if settings::is_secret(&self.key) || holds_url_password(&text) { &REDACTED } else { &self.value };
+        f.debug_struct("ConfEntry")
+            .field("key", &self.key)
+            .field("value", value)
+            .field("location", &self.location)
+            .field("value_column", &self.value_column)
+            .finish()
+    }
 }
 
 /// A parsed conf file: its entries in file order (a key may repeat; the last one wins).
@@ -251,8 +271,9 @@ impl<'a> Scanner<'a> {
             return Err(self.error(
                 at,
                 format!(
-                    "invalid variable name {name:?}: it has {what}; names are letters, digits and `_`, not starting \
-                     with a digit"
+                    "invalid variable name {:?}: it has {what}; names are letters, digits and `_`, not starting \
+                     with a digit",
+                    shorten(name)
                 ),
                 "rename it: only such a name can be referenced as `${NAME}`",
             ));

@@ -16,26 +16,36 @@ pub const DERIVED_MARKER: &str = "# --- derived from the host by cargo xtask (no
 /// Renders `config` as env-file text: the header, configured entries in order, then the derived
 /// ones. The same configuration always renders to the same bytes.
 pub fn render_env(config: &ResolvedConfig) -> String {
+    render_with(config, encode_value)
+}
+
+/// [`render_env`] for showing on a terminal (a `--dry-run`'s plan): control characters in values
+/// are written as escapes ([`encode_value_for_terminal`]), which read back as the same values.
+pub fn render_env_for_terminal(config: &ResolvedConfig) -> String {
+    render_with(config, encode_value_for_terminal)
+}
+
+fn render_with(config: &ResolvedConfig, encode: fn(&str) -> String) -> String {
     let mut out = String::from(HEADER);
     let (derived, configured): (Vec<_>, Vec<_>) =
         config.entries.iter().partition(|e| matches!(e.origin, Origin::Derived { .. }));
     for entry in configured {
-        push_line(&mut out, &entry.key, &entry.value);
+        push_line(&mut out, &entry.key, &encode(&entry.value));
     }
     if !derived.is_empty() {
         out.push_str(DERIVED_MARKER);
         out.push('\n');
         for entry in derived {
-            push_line(&mut out, &entry.key, &entry.value);
+            push_line(&mut out, &entry.key, &encode(&entry.value));
         }
     }
     out
 }
 
-fn push_line(out: &mut String, key: &str, value: &str) {
+fn push_line(out: &mut String, key: &str, encoded: &str) {
     out.push_str(key);
     out.push('=');
-    out.push_str(&encode_value(value));
+    out.push_str(encoded);
     out.push('\n');
 }
 
@@ -61,4 +71,44 @@ pub fn encode_value(value: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// [`encode_value`] for a terminal: every control character left in the quoted value (an escape
+/// sequence, a bell, a backspace; not a tab) is written as a `\0ddd` octal escape, which Compose and this
+/// crate's parser read back as that character, so the text is safe to print and still reads back
+/// as the value. (`build/.env` itself keeps them as they are: nothing prints it.)
+pub fn encode_value_for_terminal(value: &str) -> String {
+    let encoded = encode_value(value);
+    // A tab only moves the cursor to the next stop: harmless, and clearer left as it is.
+    let escaped = |c: char| c.is_control() && c != '\t';
+    if !encoded.chars().any(escaped) {
+        return encoded;
+    }
+    let mut out = String::with_capacity(encoded.len() + 16);
+    for c in encoded.chars() {
+        if escaped(c) {
+            // Control characters are U+0000..U+001F, U+007F and U+0080..U+009F: all three octal digits.
+            out.push_str(&format!("\\0{:03o}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::Template;
+
+    #[test]
+    fn terminal_encoding_escapes_control_characters_and_reads_back() {
+        let value = "red \u{1b}[31m, tab\t, bell\u{7}, C1\u{9b}, newline\n, \\0101 and $HOME";
+        let shown = encode_value_for_terminal(value);
+        assert!(!shown.chars().any(|c| c.is_control() && c != '\t'), "{shown:?}");
+        let parsed = crate::parse::ConfFile::parse(std::path::Path::new("t"), format!("A={shown}\n").as_bytes())
+            .expect("parses");
+        assert_eq!(parsed.entries[0].value, Template::literal(value));
+        assert_eq!(encode_value_for_terminal("plain"), "plain");
+    }
 }

@@ -3,6 +3,8 @@
 //! A [`Template`] is parsed when its conf file is read (so syntax errors point at the file) and
 //! evaluated after the merge, when every earlier entry's value is known.
 
+use std::borrow::Cow;
+
 /// A value that may reference other variables.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Template {
@@ -104,15 +106,56 @@ impl Template {
 
     /// Computes the value. `lookup` gives a variable's value or `None` when it is unset;
     /// `unset` is told about every plain reference to an unset variable (which yields "").
+    /// Unbounded: for values from files, [`Template::evaluate_within`] caps the size.
     pub fn evaluate(
         &self,
         lookup: &dyn Fn(&str) -> Option<String>,
         unset: &mut dyn FnMut(&str),
     ) -> Result<String, MissingRequired> {
+        let lookup = |name: &str| lookup(name).map(Cow::Owned);
         let mut out = String::new();
+        match self.eval_into(&mut out, &lookup, unset, usize::MAX) {
+            Ok(()) => Ok(out),
+            Err(EvalError::Missing(missing)) => Err(missing),
+            // Nothing can exceed usize::MAX bytes: a String that large could not exist.
+            Err(EvalError::TooLong) => Ok(out),
+        }
+    }
+
+    /// Like [`Template::evaluate`], but stops as soon as the value would be longer than `limit`
+    /// bytes, before it grows past it: time and memory stay proportional to `limit` however the
+    /// references multiply. `lookup` lends the values, so that a reference that adds nothing to the
+    /// value (`${BIG:+x}`) copies nothing either.
+    pub fn evaluate_within<'v>(
+        &self,
+        lookup: &dyn Fn(&str) -> Option<&'v str>,
+        unset: &mut dyn FnMut(&str),
+        limit: usize,
+    ) -> Result<String, EvalError> {
+        let lookup = |name: &str| lookup(name).map(Cow::Borrowed);
+        let mut out = String::new();
+        self.eval_into(&mut out, &lookup, unset, limit)?;
+        Ok(out)
+    }
+
+    /// Appends the value to `out`, which may hold at most `limit` bytes.
+    fn eval_into<'v>(
+        &self,
+        out: &mut String,
+        lookup: &dyn Fn(&str) -> Option<Cow<'v, str>>,
+        unset: &mut dyn FnMut(&str),
+        limit: usize,
+    ) -> Result<(), EvalError> {
+        let push = |out: &mut String, text: &str| {
+            if text.len() > limit - out.len() {
+                return Err(EvalError::TooLong);
+            }
+            out.push_str(text);
+            Ok(())
+        };
         for part in &self.parts {
             match part {
-                Part::Text(text) => out.push_str(text),
+                Part::Text(text) => push(out, text)?,
                 Part::Var(var) => {
                     let value = lookup(&var.name);
                     let missing = |when_empty: bool| match &value {
@@ -121,35 +164,54 @@ impl Template {
                     };
                     match &var.modifier {
                         Modifier::None => match &value {
-                            Some(v) => out.push_str(v),
+                            Some(v) => push(out, v)?,
                             None => unset(&var.name),
                         },
                         Modifier::Default { when_empty, word } => {
                             if missing(*when_empty) {
-                                out.push_str(&word.evaluate(lookup, unset)?);
+                                word.eval_into(out, lookup, unset, limit)?;
                             } else if let Some(v) = &value {
-                                out.push_str(v);
+                                push(out, v)?;
                             }
                         }
                         Modifier::Alternate { when_empty, word } => {
                             if !missing(*when_empty) {
-                                out.push_str(&word.evaluate(lookup, unset)?);
+                                word.eval_into(out, lookup, unset, limit)?;
                             }
                         }
                         Modifier::Required { when_empty, message } => {
                             if missing(*when_empty) {
-                                let message = message.evaluate(lookup, unset)?;
-                                return Err(MissingRequired { name: var.name.clone(), message });
+                                let mut text = String::new();
+                                message.eval_into(&mut text, lookup, unset, limit)?;
+                                return Err(EvalError::Missing(MissingRequired {
+                                    name: var.name.clone(),
+                                    message: text,
+                                }));
                             }
                             if let Some(v) = &value {
-                                out.push_str(v);
+                                push(out, v)?;
                             }
                         }
                     }
                 }
             }
         }
-        Ok(out)
+        Ok(())
+    }
+}
+
+/// Why [`Template::evaluate_within`] stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EvalError {
+    /// A required variable is unset.
+    Missing(MissingRequired),
+    /// The value (or the message of a `:?`) would be longer than the limit.
+    TooLong,
+}
+
+impl From<MissingRequired> for EvalError {
+    fn from(missing: MissingRequired) -> Self {
+        EvalError::Missing(missing)
     }
 }
 
@@ -344,6 +406,20 @@ mod tests {
         assert_eq!(Template::parse("ab${x").unwrap_err().offset, 2);
         assert_eq!(Template::parse("${1}").unwrap_err().offset, 0);
         assert!(Template::parse("${A*b}").is_err());
+    }
+
+    #[test]
+    fn evaluation_stops_before_the_value_passes_its_limit() {
+        let big = "x".repeat(1000);
+        let lookup = |name: &str| (name == "BIG").then_some(big.as_str());
+        let template = Template::parse("${BIG}${BIG}").unwrap();
+        assert_eq!(template.evaluate_within(&lookup, &mut |_| {}, 2000).map(|v| v.len()), Ok(2000));
+        assert_eq!(template.evaluate_within(&lookup, &mut |_| {}, 1999), Err(EvalError::TooLong));
+        // A reference that adds nothing costs nothing, however long the value it names.
+        let alternates = Template::parse(&"${BIG:+}".repeat(10_000)).unwrap();
+        assert_eq!(alternates.evaluate_within(&lookup, &mut |_| {}, 10), Ok(String::new()));
+        let message = Template::parse("${U:?${BIG}${BIG}}").unwrap();
+        assert_eq!(message.evaluate_within(&lookup, &mut |_| {}, 1500), Err(EvalError::TooLong));
     }
 
     #[test]

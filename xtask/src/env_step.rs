@@ -2,18 +2,16 @@
 //! check the configuration, create the key if needed, and write build/.env. Not a task itself, so
 //! that the tasks that need it share it without importing one another.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use lumigator_conf::config::{Configuration, KeyAccess};
 use lumigator_conf::key::KeyEvents;
-use lumigator_conf::render::render_env;
+use lumigator_conf::render::{render_env, render_env_for_terminal};
 use lumigator_conf::{REDACTED, ResolvedConfig, clean as build_files};
 
 use crate::context::Context;
 use crate::error::TaskError;
+use crate::private_dir::PrivateDir;
 use crate::runner::EnvVar;
 use crate::signals;
 use crate::ui::plural;
@@ -33,6 +31,20 @@ pub fn report_key_events(ctx: &Context, events: &KeyEvents) {
     }
     if let Some(mode) = events.repaired_key_mode {
         ctx.ui.warning(format!("{} had mode {mode:o}, readable by others: set it to 600", ctx.user.key_file.display()));
+    }
+    if let Some(mode) = events.unrepaired_dir_mode {
+        ctx.ui.warning(format!(
+            "{} is a link to a folder with mode {mode:o}, readable by others; modes are not changed through a link: \
+             run `chmod 700` on the folder it points to",
+            ctx.user.dir.display()
+        ));
+    }
+    if let Some(mode) = events.unrepaired_key_mode {
+        ctx.ui.warning(format!(
+            "{} is a link to a file with mode {mode:o}, readable by others; modes are not changed through a link: \
+             run `chmod 600` on the file it points to",
+            ctx.user.key_file.display()
+        ));
     }
     if events.created_key {
         ctx.ui.status(format!(
@@ -57,6 +69,11 @@ pub fn redacted(config: &ResolvedConfig) -> ResolvedConfig {
 /// plan, on stdout, with secrets redacted.
 pub fn generate_env(ctx: &Context, derive: impl FnOnce(&mut ResolvedConfig)) -> Result<Configuration, TaskError> {
     signals::defer_interruptions();
+    if !ctx.dry_run {
+        // A build/ that is a link (or build/.env one) is refused before anything is read or made,
+        // and reported once, not again by the clean-up of a failed step.
+        build_files::check(&ctx.project)?;
+    }
     let access = if ctx.dry_run { KeyAccess::ReadOnly } else { KeyAccess::CreateIfMissing };
     let loaded = Configuration::load(&ctx.project, &ctx.user, access, &process_env);
     let mut config = match loaded {
@@ -91,13 +108,16 @@ fn write_env(ctx: &Context, resolved: &ResolvedConfig, key_note: bool) -> Result
             plan.push_str(&format!("would create a new secret key at {}\n", ctx.user.key_file.display()));
         }
         plan.push_str(&format!("would write {} (mode 600), secrets redacted:\n", ctx.project.env_file.display()));
-        plan.push_str(&render_env(&redacted(resolved)));
+        plan.push_str(&render_env_for_terminal(&redacted(resolved)));
         ctx.ui.out(plan);
         return Ok(());
     }
     let written = build_files::write_env(&ctx.project, &render_env(resolved));
     if let Err(err) = written {
-        discard_build(ctx);
+        // A refused build/ (replaced by a link since the check) is left alone, not cleaned.
+        if !matches!(err, lumigator_conf::Error::Refused { .. }) {
+            discard_build(ctx);
+        }
         return Err(err.into());
     }
     ctx.ui.status(format!("wrote {} ({})", ctx.project.env_file.display(), plural(resolved.entries.len(), "setting")));
@@ -226,31 +246,25 @@ pub fn load_checked(ctx: &Context, access: KeyAccess) -> Result<Configuration, T
     Ok(config)
 }
 
-/// A private temporary env file (mode 600, in the system's temporary folder), removed when
-/// dropped: for the tasks that hand Compose the configuration without writing build/ (`doctor`,
-/// `local-logs` when no start left a build/.env).
-pub struct TempEnvFile(PathBuf);
+/// A private temporary env file (mode 600, alone in a private folder that is removed however the
+/// task ends, signals included), removed when dropped: for the tasks that hand Compose the
+/// configuration without writing build/ (`doctor`, `local-logs` when no start left a build/.env).
+pub struct TempEnvFile {
+    _dir: PrivateDir,
+    path: PathBuf,
+}
 
 impl TempEnvFile {
-    /// Writes `contents` to a new file named after `purpose`.
+    /// Writes `contents` to a new file in a new private folder named after `purpose`.
     pub fn create(purpose: &str, contents: &str) -> std::io::Result<Self> {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        let path = std::env::temp_dir().join(format!("lumigator-{purpose}-{}-{nanos}.env", std::process::id()));
-        let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
-        let guard = TempEnvFile(path);
-        file.write_all(contents.as_bytes())?;
-        Ok(guard)
+        let dir = PrivateDir::create(&format!("lumigator-{purpose}"))?;
+        let path = dir.write_file(&format!("{purpose}.env"), contents)?;
+        Ok(TempEnvFile { _dir: dir, path })
     }
 
     /// Where it is.
     pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempEnvFile {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.0);
+        &self.path
     }
 }
 

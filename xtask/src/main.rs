@@ -15,6 +15,7 @@ mod export;
 mod host;
 mod output;
 mod preflight;
+mod private_dir;
 mod readiness;
 mod runner;
 mod signals;

@@ -35,6 +35,11 @@ pub fn printable(text: &str) -> String {
     text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
 }
 
+/// [`printable`] for a message of several lines: control characters escaped, line breaks kept.
+pub fn printable_lines(text: &str) -> String {
+    text.split('\n').map(printable).collect::<Vec<_>>().join("\n")
+}
+
 /// Where and how messages are printed.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Ui {
@@ -56,20 +61,21 @@ impl Ui {
 
     /// Something the user should look at.
     pub fn warning(&self, message: impl Display) {
-        anstream::eprintln!("{WARNING}warning:{WARNING:#} {message}");
+        anstream::eprintln!("{WARNING}warning:{WARNING:#} {}", printable_lines(&message.to_string()));
     }
 
     /// A problem found along the way (the task fails after saying all of them), with its fix. A
     /// line of the fix that starts with a space continues the one above (a list, an indented
-    /// command); any other line is advice of its own, on a `help:` line.
+    /// command); any other line is advice of its own, on a `help:` line. The text may quote paths
+    /// and values from the user's files, so control characters in it are escaped.
     pub fn problem(&self, what: impl Display, help: Option<&str>) {
         let mut err = anstream::stderr().lock();
-        let _ = writeln!(err, "{ERROR}error:{ERROR:#} {what}");
+        let _ = writeln!(err, "{ERROR}error:{ERROR:#} {}", printable_lines(&what.to_string()));
         for line in help.into_iter().flat_map(str::lines) {
             if line.starts_with(char::is_whitespace) {
-                let _ = writeln!(err, "{line}");
+                let _ = writeln!(err, "{}", printable(line));
             } else {
-                let _ = writeln!(err, "{HELP}help:{HELP:#} {line}");
+                let _ = writeln!(err, "{HELP}help:{HELP:#} {}", printable(line));
             }
         }
     }
@@ -132,13 +138,15 @@ impl Ui {
                 Severity::Error => (ERROR, "error:"),
                 Severity::Warning => (WARNING, "warning:"),
             };
+            // A finding may quote a value from a conf file: its control characters are escaped.
             let _ = match &finding.location {
                 Some(location) => writeln!(
                     out,
-                    "{location}: {style}{label}{style:#} {}",
-                    Finding { location: None, ..finding.clone() }
+                    "{}: {style}{label}{style:#} {}",
+                    printable(&location.to_string()),
+                    printable(&Finding { location: None, ..finding.clone() }.to_string())
                 ),
-                None => writeln!(out, "{style}{label}{style:#} {finding}"),
+                None => writeln!(out, "{style}{label}{style:#} {}", printable(&finding.to_string())),
             };
         }
         if warnings > max_warnings {

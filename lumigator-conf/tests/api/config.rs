@@ -138,6 +138,10 @@ fn unusable_conf_files_are_errors_that_name_them() {
     }
 }
 
+fn holder(pid: u32, program: Option<&str>, other_user: Option<u32>) -> lumigator_conf::lock::LockHolder {
+    lumigator_conf::lock::LockHolder { pid, program: program.map(str::to_string), other_user }
+}
+
 #[test]
 fn every_error_says_what_is_wrong_and_what_to_do_separately() {
     let path = std::path::PathBuf::from("/home/me/.lumigator");
@@ -152,9 +156,72 @@ fn every_error_says_what_is_wrong_and_what_to_do_separately() {
             ),
         ),
         (
-            Error::Busy { path: "/src/lumigator/.xtask.lock".into(), holder: Some(42) },
+            Error::Busy { path: "/src/lumigator/.xtask.lock".into(), holder: Some(holder(42, Some("xtask"), None)) },
             "another cargo xtask task (process 42) is working on /src/lumigator",
             Some("wait for it to finish, then try again"),
+        ),
+        (
+            Error::Busy { path: "/src/lumigator/.xtask.lock".into(), holder: Some(holder(42, Some("xtask"), Some(7))) },
+            "another cargo xtask task (process 42, of user 7) is working on /src/lumigator",
+            Some("wait for it to finish, then try again; `ps -f -p 42` shows what it is"),
+        ),
+        (
+            Error::Busy { path: "/src/lumigator/.xtask.lock".into(), holder: Some(holder(42, Some("flock"), None)) },
+            "another program (process 42, `flock`) holds the lock on /src/lumigator",
+            Some("wait for it to finish, then try again; `ps -f -p 42` shows what it is"),
+        ),
+        (
+            Error::Busy { path: "/src/lumigator/.xtask.lock".into(), holder: Some(holder(42, None, None)) },
+            "another cargo xtask task (process 42, as the lock file says) is working on /src/lumigator",
+            Some("wait for it to finish, then try again"),
+        ),
+        (
+            Error::Busy { path: "/src/lumigator/.xtask.lock".into(), holder: None },
+            "another process, which could not be identified, holds the lock on /src/lumigator",
+            Some(
+                "wait for it to finish, then try again; `fuser -v /src/lumigator/.xtask.lock` shows which process \
+                 holds it",
+            ),
+        ),
+        (
+            Error::Refused {
+                path: "/src/lumigator/build".into(),
+                expected: "a directory",
+                found: "a symbolic link to /elsewhere".into(),
+                help: "remove it".into(),
+            },
+            "/src/lumigator/build: expected a directory, found a symbolic link to /elsewhere",
+            Some("remove it"),
+        ),
+        (
+            Error::NotOwned { path: path.join("user.conf"), owner: 1000 },
+            "/home/me/.lumigator/user.conf: owned by another user (user id 1000), so it is not used",
+            Some(
+                "if what it holds is yours, make it yours with `sudo chown $(id -u) /home/me/.lumigator/user.conf`; \
+                 settings and keys that another user controls are never used",
+            ),
+        ),
+        (
+            Error::WritableByOthers { path: path.clone(), mode: 0o777, dir: true },
+            "/home/me/.lumigator: other users can write to it (mode 777), so its files may not be yours: not used",
+            Some("check that the files in it are yours, then run `chmod go-w /home/me/.lumigator`"),
+        ),
+        (
+            Error::FileTooLarge { path: path.join("user.conf"), limit: 16 << 20 },
+            "/home/me/.lumigator/user.conf: larger than 16 MiB, the most a conf or key file may hold",
+            Some("check that the path names the right file"),
+        ),
+        (
+            Error::TooLarge {
+                location: lumigator_conf::Location::new(path.join("user.conf"), 3, 3),
+                key: "C".into(),
+                limit: lumigator_conf::error::SizeLimit::Value(4 << 20),
+            },
+            "/home/me/.lumigator/user.conf:3:3: C: the value would be longer than 4 MiB, the most one value may hold",
+            Some(
+                "values are capped so that references that grow from line to line (`B=$A$A`, `C=$B$B`, ...) cannot \
+                 exhaust memory: check the references on this line and the lines they name",
+            ),
         ),
         (
             Error::NotAFile { path: path.join("user.conf"), kind: "a directory" },

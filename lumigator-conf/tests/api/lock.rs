@@ -3,11 +3,12 @@
 //! `xtask/tests/hardening.rs`.
 
 use std::fs;
+use std::os::unix::fs::{PermissionsExt, symlink};
 
 use lumigator_conf::Error;
 use lumigator_conf::lock::ProjectLock;
 
-use crate::support::Sandbox;
+use crate::support::{Sandbox, mkfifo, mode, running_as_root};
 
 #[test]
 fn a_second_acquire_is_busy_until_the_first_is_dropped() {
@@ -19,12 +20,19 @@ fn a_second_acquire_is_busy_until_the_first_is_dropped() {
     let err = ProjectLock::try_acquire(&project).expect_err("the project is held");
     let Error::Busy { path, holder } = &err else { panic!("expected Busy, got {err:?}") };
     assert_eq!(path, &project.lock_file());
-    assert_eq!(*holder, Some(std::process::id()), "the holder's process id is read back");
+    let holder = holder.as_ref().expect("the holder is found");
+    assert_eq!(holder.pid, std::process::id(), "the holder's process id is found");
+    assert_eq!(holder.other_user, None, "the holder is this user's process");
+    // The holder here is this test binary, not an xtask: the message says which program it is.
+    let program = holder.program.clone().expect("its program, from /proc");
     assert_eq!(
         err.to_string(),
-        format!("another cargo xtask task (process {}) is working on {}", std::process::id(), project.root.display())
+        format!(
+            "another program (process {}, `{program}`) holds the lock on {}",
+            std::process::id(),
+            project.root.display()
+        )
     );
-    assert_eq!(err.help().as_deref(), Some("wait for it to finish, then try again"));
 
     drop(first);
     let again = ProjectLock::try_acquire(&project).expect("released on drop");
@@ -45,16 +53,87 @@ fn the_lock_changes_nothing_but_its_own_file() {
 }
 
 #[test]
-fn a_busy_message_without_a_readable_holder_still_names_the_project() {
+fn the_holder_is_named_from_the_system_not_from_what_the_file_says() {
     let sandbox = Sandbox::new();
     let project = sandbox.project();
     let first = ProjectLock::try_acquire(&project).expect("free");
-    // Whatever the file says, the lock is the operating system's: garbage only loses the pid.
-    fs::write(project.lock_file(), "not a pid\n").expect("write");
-    let err = ProjectLock::try_acquire(&project).expect_err("held");
-    assert!(matches!(err, Error::Busy { holder: None, .. }), "{err:?}");
-    assert_eq!(err.to_string(), format!("another cargo xtask task is working on {}", project.root.display()));
+    // The file says another process holds it, one that has ended long ago (or garbage): the
+    // message still names the process that really holds the lock, and never one that has ended.
+    for claim in ["4000000000\n", "not a pid\n"] {
+        fs::write(project.lock_file(), claim).expect("write");
+        let err = ProjectLock::try_acquire(&project).expect_err("held");
+        let Error::Busy { holder: Some(holder), .. } = &err else { panic!("expected a named holder: {err:?}") };
+        assert_eq!(holder.pid, std::process::id(), "{claim:?}: {err}");
+        assert!(!err.to_string().contains("4000000000"), "{err}");
+    }
     drop(first);
+}
+
+/// What `try_acquire` must refuse, and leave as it was: each case makes `.xtask.lock` something
+/// other than a regular file of the user's own.
+#[test]
+fn a_lock_file_that_is_not_a_plain_file_of_ours_is_refused_and_nothing_is_written_through_it() {
+    type Setup = fn(&Sandbox) -> &'static str;
+    let cases: [(&str, Setup); 4] = [
+        ("a symbolic link to a file", |s| {
+            fs::write(s.home().join("precious"), "precious content\n").expect("write");
+            symlink(s.home().join("precious"), s.project().lock_file()).expect("link");
+            "a symbolic link to "
+        }),
+        ("a symbolic link to a missing file", |s| {
+            symlink(s.home().join("created-through-the-link"), s.project().lock_file()).expect("link");
+            "a symbolic link to "
+        }),
+        ("a FIFO (opening it must not block)", |s| {
+            mkfifo(&s.project().lock_file());
+            "a FIFO"
+        }),
+        ("a hard link to another file", |s| {
+            fs::write(s.home().join("precious"), "precious content\n").expect("write");
+            fs::hard_link(s.home().join("precious"), s.project().lock_file()).expect("link");
+            "a file with 2 names (hard links)"
+        }),
+    ];
+    for (name, setup) in cases {
+        let sandbox = Sandbox::new();
+        let found = setup(&sandbox);
+        let before = sandbox.files();
+        let err = ProjectLock::try_acquire(&sandbox.project()).expect_err(name);
+        let Error::Refused { path, expected, found: what, .. } = &err else { panic!("{name}: {err:?}") };
+        assert_eq!(path, &sandbox.project().lock_file(), "{name}");
+        assert_eq!(*expected, "a regular file of yours", "{name}");
+        assert!(what.starts_with(found), "{name}: {err}");
+        assert!(err.help().is_some_and(|help| help.starts_with("remove it (`rm ")), "{name}");
+        assert_eq!(sandbox.files(), before, "{name}: nothing written, created or changed");
+    }
+}
+
+#[test]
+fn a_lock_file_of_another_user_is_refused() {
+    if !running_as_root() {
+        return; // only root can give a file away; CI runs as root
+    }
+    let sandbox = Sandbox::new();
+    let lock = sandbox.project().lock_file();
+    fs::write(&lock, "").expect("write");
+    std::os::unix::fs::chown(&lock, Some(65534), Some(65534)).expect("chown");
+    let err = ProjectLock::try_acquire(&sandbox.project()).expect_err("another user's");
+    assert_eq!(
+        err.to_string(),
+        format!("{}: expected a regular file of yours, found a file of another user (user id 65534)", lock.display())
+    );
+}
+
+#[test]
+fn the_lock_file_is_private_so_other_users_cannot_hold_it() {
+    let sandbox = Sandbox::new();
+    let lock = sandbox.project().lock_file();
+    drop(ProjectLock::try_acquire(&sandbox.project()).expect("free"));
+    assert_eq!(mode(&lock), 0o600, "created private");
+    // Older versions made it 0644, which let any user open it and hold the lock.
+    fs::set_permissions(&lock, fs::Permissions::from_mode(0o644)).expect("chmod");
+    drop(ProjectLock::try_acquire(&sandbox.project()).expect("free"));
+    assert_eq!(mode(&lock), 0o600, "narrowed");
 }
 
 #[test]

@@ -8,6 +8,8 @@
 //! - `lock`: one task at a time per project;
 //! - `check`: what `config-check` reports, where, and never a secret;
 //! - `config`: `Configuration::load`, and errors that say what is wrong apart from what to do;
+//! - `hardening`: links where `build/` belongs, values that multiply, names of megabytes, secrets
+//!   that travel through references, and files another user could have written;
 //!
 //! The opt-in tests that run the real Docker Compose are `#[ignore]`d with the reason; CI runs them
 //! (`.ci/run`).
@@ -15,6 +17,7 @@
 mod check;
 mod config;
 mod corpus;
+mod hardening;
 mod key;
 mod lock;
 mod malformed;

@@ -1,11 +1,10 @@
 //! The user's folder, `~/.lumigator`, and the secret key in it.
 
 use std::fs;
-use std::io::ErrorKind;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use lumigator_conf::{Error, key};
+use lumigator_conf::{Error, key, trust};
 
 use crate::context::Context;
 use crate::verdict::Verdict;
@@ -14,24 +13,22 @@ fn mode_of(path: &Path) -> Option<u32> {
     fs::metadata(path).ok().map(|m| m.permissions().mode() & 0o777)
 }
 
-/// `~/.lumigator`: a private folder, or not there yet.
+/// `~/.lumigator`: a private folder of the user's own, or not there yet. The library's rule for
+/// whose folder it is ([`trust`]) decides, so doctor and the tasks agree.
 pub fn user_dir(ctx: &Context) -> Verdict {
     let dir = &ctx.user.dir;
-    match fs::metadata(dir) {
-        Err(err) if err.kind() == ErrorKind::NotFound => {
-            Verdict::ok(format!("{} will be created (mode 700) by the first start", dir.display()))
+    match trust::check_user_dir(dir) {
+        Ok(false) => Verdict::ok(format!("{} will be created (mode 700) by the first start", dir.display())),
+        Err(err) => {
+            let fix = err.help().unwrap_or_else(|| "make it a folder you can read".to_string());
+            Verdict::problem(err.to_string(), fix)
         }
-        Err(err) => Verdict::problem(format!("{}: cannot read: {err}", dir.display()), "make it readable by you"),
-        Ok(meta) if !meta.is_dir() => Verdict::problem(
-            format!("{} exists but is not a folder", dir.display()),
-            "move that file out of the way: Lumigator keeps your settings and secret key there",
-        ),
-        Ok(meta) => match meta.permissions().mode() & 0o777 {
-            mode if mode & 0o077 != 0 => Verdict::warning(
+        Ok(true) => match mode_of(dir) {
+            Some(mode) if mode & 0o077 != 0 => Verdict::warning(
                 format!("{} has mode {mode:o}, open to other users", dir.display()),
-                format!("run `chmod 700 {}` (the next start does it too)", dir.display()),
+                format!("run `chmod 700 {}` (the next start does it too, unless it is a link)", dir.display()),
             ),
-            mode => Verdict::ok(format!("{} (mode {mode:o})", dir.display())),
+            mode => Verdict::ok(format!("{} (mode {:o})", dir.display(), mode.unwrap_or(0o700))),
         },
     }
 }
@@ -49,6 +46,12 @@ pub fn secret_key(ctx: &Context) -> Verdict {
             mode => Verdict::ok(format!("{} is valid (mode {:o})", path.display(), mode.unwrap_or(0o600))),
         },
         Err(Error::UserDirNotADirectory { .. }) => Verdict::skipped("needs the user folder"),
+        // The folder's own row says what is wrong with it.
+        Err(Error::NotOwned { path: found, .. } | Error::WritableByOthers { path: found, .. })
+            if found == ctx.user.dir =>
+        {
+            Verdict::skipped("needs a user folder of yours")
+        }
         Err(err) => {
             let fix = err.help().unwrap_or_else(|| "make the key file a regular file you can read".to_string());
             Verdict::problem(err.to_string(), fix)

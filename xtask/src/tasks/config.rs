@@ -2,7 +2,7 @@
 
 use lumigator_conf::config::{Configuration, KeyAccess};
 use lumigator_conf::key;
-use lumigator_conf::render::encode_value;
+use lumigator_conf::render::encode_value_for_terminal;
 use lumigator_conf::{Origin, REDACTED};
 use serde_json::json;
 
@@ -12,7 +12,7 @@ use crate::env_step::{self, MAX_WARNINGS_ON_START, process_env, redacted};
 use crate::error::TaskError;
 use crate::output;
 use crate::signals;
-use crate::ui::plural;
+use crate::ui::{plural, printable};
 
 /// `config-generate-key`.
 pub fn generate_key(ctx: &Context) -> Result<(), TaskError> {
@@ -133,12 +133,17 @@ pub fn show(ctx: &Context, args: &ShowArgs) -> Result<(), TaskError> {
         }
         Format::Text => {
             ctx.ui.findings(&config.findings, MAX_WARNINGS_ON_START);
-            let origins: Vec<String> = shown.entries.iter().map(|e| origin_text(&e.origin)).collect();
+            // Values and paths are printed with their control characters escaped: a value must not
+            // be able to move the cursor or recolour the terminal (`\0ddd` reads back the same).
+            let origins: Vec<String> = shown.entries.iter().map(|e| printable(&origin_text(&e.origin))).collect();
             let width = origins.iter().map(|o| o.chars().count()).max().unwrap_or(0);
             let mut table = String::new();
             for (entry, origin) in shown.entries.iter().zip(&origins) {
-                let value =
-                    if entry.secret && !args.reveal { REDACTED.to_string() } else { encode_value(&entry.value) };
+                let value = if entry.secret && !args.reveal {
+                    REDACTED.to_string()
+                } else {
+                    encode_value_for_terminal(&entry.value)
+                };
                 table.push_str(&format!("{origin:<width$}  {}={value}\n", entry.key));
             }
             ctx.ui.out(table);

@@ -1,7 +1,7 @@
 //! `doctor`: everything a compose task needs from this machine, one row per check, changing
-//! nothing on disk (no key, no build/; the Compose model is read with a temporary env file). Every
-//! row is a verdict of a check in [`crate::checks`] or [`crate::preflight`], the same checks the
-//! tasks run.
+//! nothing on disk (no key, no build/; the Compose model is read with an env file in a private
+//! temporary folder, removed however doctor ends). Every row is a verdict of a check in
+//! [`crate::checks`] or [`crate::preflight`], the same checks the tasks run.
 
 use lumigator_conf::ResolvedConfig;
 use lumigator_conf::render::render_env;
@@ -20,6 +20,7 @@ use crate::preflight::engine::{cpus_text, engine_verdicts, gib};
 use crate::preflight::model::Model;
 use crate::preflight::{self, ports};
 use crate::runner::Cmd;
+use crate::signals;
 use crate::ui::plural;
 use crate::verdict::{Checked, Status, Verdict};
 
@@ -47,6 +48,8 @@ pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<(), TaskError> {
     let target = args.task;
     let name = target.name();
     let rows = rows(ctx, target, args.gpu.gpus.as_ref());
+    // Ctrl-C or SIGTERM while the temporary env file existed was held until it was removed.
+    signals::stop_if_interrupted()?;
     let count = |status| rows.iter().filter(|r| r.verdict.status == status).count();
     let (problems, warnings) = (count(Status::Problem), count(Status::Warning));
     match args.format {

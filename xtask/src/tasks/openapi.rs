@@ -8,8 +8,6 @@
 //! (the script's `$$PYTHONPATH` added the shell's process id instead).
 
 use std::fs;
-use std::os::unix::fs::DirBuilderExt;
-use std::path::PathBuf;
 
 use serde_json::Value;
 use similar::TextDiff;
@@ -17,6 +15,7 @@ use similar::TextDiff;
 use crate::checks;
 use crate::context::Context;
 use crate::env_step::process_env;
+use crate::private_dir::PrivateDir;
 use crate::error::TaskError;
 use crate::runner::Cmd;
 use crate::signals;
@@ -83,8 +82,13 @@ pub fn check(ctx: &Context) -> Result<(), TaskError> {
         what: format!("cannot read {}", documented_path.display()),
         reason: err.to_string(),
     })?;
-    let temp = TempDir::new()?;
-    let target = temp.path.join("openapi.json");
+    // The generated file goes in a private folder, removed however the task ends (a signal while
+    // the generator runs is held until it is).
+    let temp = PrivateDir::create("xtask-openapi").map_err(|err| TaskError::Io {
+        what: "cannot create a private temporary folder".into(),
+        reason: err.to_string(),
+    })?;
+    let target = temp.path().join("openapi.json");
     let cmd = generate(ctx, &target.display().to_string())?;
     ctx.runner.run_checked(&cmd)?;
     let generated = fs::read_to_string(&target).map_err(|err| TaskError::Io {
@@ -130,39 +134,6 @@ fn short_diff(documented: &str, generated: &str) -> String {
     shown
 }
 
-/// A private folder (mode 700) under the system's temporary folder, removed when dropped: on
-/// success, on failure, and after Ctrl-C (deferred while the generator runs).
-struct TempDir {
-    path: PathBuf,
-}
-
-impl TempDir {
-    fn new() -> Result<Self, TaskError> {
-        let base = std::env::temp_dir();
-        let mut last_error = None;
-        for attempt in 0..16u32 {
-            let nanos =
-                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-            let path = base.join(format!("xtask-openapi-{}-{nanos}-{attempt}", std::process::id()));
-            // Created exclusively: an existing path (another user's trap) is never reused.
-            match fs::DirBuilder::new().mode(0o700).create(&path) {
-                Ok(()) => return Ok(TempDir { path }),
-                Err(err) => last_error = Some(err),
-            }
-        }
-        Err(TaskError::Io {
-            what: format!("cannot create a temporary folder in {}", base.display()),
-            reason: last_error.map(|e| e.to_string()).unwrap_or_default(),
-        })
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.path);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,17 +151,5 @@ mod tests {
         let many_new: String = (0..200).map(|i| format!("{}\n", i * 2)).collect();
         let long = short_diff(&many_old, &many_new);
         assert!(long.lines().count() <= MAX_DIFF_LINES + 1 && long.contains("more lines of diff"), "{long}");
-    }
-
-    #[test]
-    fn the_temporary_folder_is_private_and_removed() {
-        use std::os::unix::fs::PermissionsExt;
-        let temp = TempDir::new().expect("created");
-        let path = temp.path.clone();
-        assert!(path.starts_with(std::env::temp_dir()));
-        assert_eq!(fs::metadata(&path).expect("exists").permissions().mode() & 0o777, 0o700);
-        fs::write(path.join("openapi.json"), "{}").expect("write");
-        drop(temp);
-        assert!(!path.exists());
     }
 }

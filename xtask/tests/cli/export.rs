@@ -311,8 +311,11 @@ fn the_github_env_export_masks_secrets_on_stdout_and_writes_the_file() {
         masks,
         [
             "::add-mask::lumigator".to_string(),
+            // Database URLs are secret: one may carry a password.
+            "::add-mask::sqlite:////db-data/mlflow.db".to_string(),
             "::add-mask::first 100%25".to_string(),
             "::add-mask::second".to_string(),
+            "::add-mask::sqlite:////db-data/local.db".to_string(),
             format!("::add-mask::{}", key())
         ]
     );

@@ -64,6 +64,7 @@ fn names_in(dir: &Path) -> BTreeSet<String> {
 /// in the lock's message by `[PID]`. (Sandbox::redact reads the key file: a FIFO would block it.)
 fn shown(sandbox: &Sandbox, text: &str) -> String {
     let text = text
+        .replace(&format!("`ps -f -p {}`", std::process::id()), "`ps -f -p [PID]`")
         .replace(VALID_KEY.trim_end(), "[KEY]")
         .replace(&sandbox.project().display().to_string(), "[PROJECT]")
         .replace(&sandbox.home().display().to_string(), "[HOME]");
@@ -74,6 +75,13 @@ fn shown(sandbox: &Sandbox, text: &str) -> String {
         out.push_str(&rest[..at]);
         out.push_str("(process [PID]");
         rest = after.trim_start_matches(|c: char| c.is_ascii_digit());
+        // The holder's program, when it is not an xtask (the test binary holding the lock).
+        if let Some(program) = rest.strip_prefix(", `")
+            && let Some(end) = program.find('`')
+        {
+            out.push_str(", `[PROGRAM]`");
+            rest = &program[end + 1..];
+        }
     }
     out + rest
 }
@@ -406,10 +414,14 @@ fn large_user_conf(size: usize) -> String {
     text
 }
 
-/// Whether `run` failed because another task held the project's lock, saying which project.
+/// Whether `run` failed because another process held the project's lock, saying which project:
+/// another task (`another cargo xtask task (process N) is working on P`) or, when the holder is
+/// not an xtask (this test binary) or could not be identified, `... holds the lock on P`.
 fn says_busy(run: &Run, sandbox: &Sandbox) -> bool {
     let project = sandbox.project().display().to_string();
-    run.status != 0 && run.stderr.contains(BUSY) && run.stderr.contains(&format!("is working on {project}\nhelp: "))
+    let by_task = run.stderr.contains(BUSY) && run.stderr.contains(&format!("is working on {project}\nhelp: "));
+    let by_program = run.stderr.contains(&format!("holds the lock on {project}\nhelp: "));
+    run.status != 0 && (by_task || by_program)
 }
 
 /// Checks what a finished batch of tasks left: `~/.lumigator` holds the key (valid, and `key` when

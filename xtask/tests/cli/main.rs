@@ -15,6 +15,7 @@ mod doctor;
 mod e2e;
 mod export;
 mod hardening;
+mod hardening2;
 mod lifecycle;
 mod output;
 mod secrets;

@@ -20,7 +20,7 @@ const KEY: &str = "sk-test-4f9c0e7b1d2a8e6f";
 
 /// One request the fake backend received.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Received {
+pub(crate) struct Received {
     method: String,
     path: String,
     body: String,
@@ -28,7 +28,7 @@ struct Received {
 
 /// How the fake backend answers.
 #[derive(Clone)]
-enum Behaviour {
+pub(crate) enum Behaviour {
     /// Like Lumigator's backend.
     Lumigator,
     /// This status and JSON body to every request.
@@ -51,7 +51,7 @@ struct State {
 
 /// The fake backend. It serves one connection at a time, stops when dropped, and in any case
 /// after a minute or 64 connections, so a failing test cannot leave it running.
-struct FakeBackend {
+pub(crate) struct FakeBackend {
     port: u16,
     state: Arc<Mutex<State>>,
     stop: Arc<AtomicBool>,
@@ -62,7 +62,7 @@ const SERVER_LIFETIME: Duration = Duration::from_secs(60);
 const MAX_CONNECTIONS: usize = 64;
 
 impl FakeBackend {
-    fn start(behaviour: Behaviour) -> Self {
+    pub(crate) fn start(behaviour: Behaviour) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         listener.set_nonblocking(true).expect("non-blocking listener");
         let port = listener.local_addr().expect("local address").port();
@@ -79,7 +79,7 @@ impl FakeBackend {
         Self::start(Behaviour::Lumigator)
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
@@ -94,7 +94,7 @@ impl FakeBackend {
         self
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub(crate) fn received(&self) -> Vec<Received> {
         self.state().received.clone()
     }
 

@@ -164,3 +164,9 @@ pub fn mkfifo(path: &Path) {
     let status = Command::new("mkfifo").arg(path).status().expect("run mkfifo");
     assert!(status.success(), "mkfifo {}", path.display());
 }
+
+/// Whether the tests run as root, for whom file modes do not apply and who can give files away.
+pub fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    tempfile::tempfile().expect("temp file").metadata().expect("stat").uid() == 0
+}

@@ -54,33 +54,10 @@ pub enum RequestError {
 }
 
 impl Backend {
-    /// A client for the backend at `--api-url`, which must be a plain `http://` URL.
+    /// A client for the backend at `--api-url`, which must be a plain `http://` URL (see
+    /// [`check_api_url`]).
     pub fn new(args: &BackendArgs) -> Result<Self, TaskError> {
-        let base = args.api_url.trim_end_matches('/').to_string();
-        let scheme_end = base.find("://").map(|i| base[..i].to_ascii_lowercase());
-        match scheme_end.as_deref() {
-            Some("http") => {}
-            Some("https") => {
-                return Err(TaskError::usage(
-                    format!("--api-url {base}: https is not supported (the backend runs locally over plain http)"),
-                    "use http://, or an SSH tunnel to a remote backend",
-                ));
-            }
-            _ => {
-                return Err(TaskError::usage(
-                    format!("--api-url {base}: not an http:// URL"),
-                    format!("give an http:// URL, such as {DEFAULT_API_URL}"),
-                ));
-            }
-        }
-        let valid = ureq::http::Uri::try_from(base.as_str())
-            .is_ok_and(|uri| uri.host().is_some_and(|h| !h.is_empty()) && uri.query().is_none());
-        if !valid {
-            return Err(TaskError::usage(
-                format!("--api-url {base}: not a usable URL"),
-                format!("give one such as {DEFAULT_API_URL}"),
-            ));
-        }
+        let base = check_api_url(&args.api_url)?;
         let timeout = Duration::from_secs(args.timeout);
         let agent = ureq::Agent::config_builder()
             .timeout_connect(Some(CONNECT_TIMEOUT.min(timeout)))
@@ -173,6 +150,74 @@ impl RequestError {
     }
 }
 
+/// `--api-url` as the base of every request: `http://HOST[:PORT][/PATH]`, without the trailing `/`.
+/// Refused, as a usage error: another scheme; a user name or password (it would be sent in clear
+/// and printed in every message, so the message shows the URL with it masked); a `?query` or
+/// `#fragment` (the request paths are appended to the URL: either would swallow them); a port
+/// outside 1 to 65535; spaces or control characters.
+pub fn check_api_url(raw: &str) -> Result<String, TaskError> {
+    let base = raw.trim_end_matches('/');
+    let shown = printable(&mask_user_info(base));
+    let refuse = |why: &str| {
+        TaskError::usage(format!("--api-url {shown}: {why}"), format!("give an http:// URL, such as {DEFAULT_API_URL}"))
+    };
+    let Some((scheme, rest)) = base.split_once("://") else { return Err(refuse("not an http:// URL")) };
+    match scheme.to_ascii_lowercase().as_str() {
+        "http" => {}
+        "https" => {
+            return Err(TaskError::usage(
+                format!("--api-url {shown}: https is not supported (the backend runs locally over plain http)"),
+                "use http://, or an SSH tunnel to a remote backend",
+            ));
+        }
+        _ => return Err(refuse("not an http:// URL")),
+    }
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    if authority.contains('@') {
+        return Err(refuse("a user name or password in the URL would be sent in clear text; the backend needs none"));
+    }
+    if rest.contains(['?', '#']) {
+        return Err(refuse("a `?query` or `#fragment` would swallow the API paths appended to the URL"));
+    }
+    if base.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(refuse("spaces and control characters are not allowed in it"));
+    }
+    // The host ends at the port's `:`, except inside an IPv6 address's brackets.
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(bracketed) => match bracketed.split_once(']') {
+            Some((address, after)) => (address, after.strip_prefix(':')),
+            None => return Err(refuse("an IPv6 address needs its closing `]`")),
+        },
+        None => match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    if host.is_empty() {
+        return Err(refuse("no host"));
+    }
+    if let Some(port) = port {
+        let valid = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && port.len() <= 5;
+        if !valid || !(1..=65535).contains(&port.parse::<u32>().unwrap_or(0)) {
+            return Err(refuse("the port must be a number from 1 to 65535"));
+        }
+    }
+    if ureq::http::Uri::try_from(base).is_err() {
+        return Err(refuse("not a usable URL"));
+    }
+    Ok(base.to_string())
+}
+
+/// `url` with anything between `://` and an `@` of its authority replaced by `***`.
+fn mask_user_info(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
 fn transport_error(err: &ureq::Error, base: &str, timeout: Duration) -> TaskError {
     let error = |what: String, fix: &str| TaskError::Backend { what, fix: Some(fix.to_string()) };
     let not_running = || {
@@ -201,24 +246,38 @@ fn transport_error(err: &ureq::Error, base: &str, timeout: Duration) -> TaskErro
 
 /// What the backend said about an error, in its own words: FastAPI's `detail`, either a string
 /// or a list of validation errors (`loc` and `msg` of each; never `input`, which may echo the
-/// value). Anything else is shown as its first line. `value` is masked throughout.
+/// value). Anything else is shown as its first line. `value` is masked in every form it can take
+/// (see [`SecretValue::mask_in`]): in the raw answer before it is parsed, in what is taken from it,
+/// and after control characters are escaped; only then is the message cut to a readable length, so
+/// a cut cannot leave part of a value unmasked.
 pub fn backend_message(body: &str, value: Option<&SecretValue>) -> String {
-    let message = match serde_json::from_str::<serde_json::Value>(body) {
+    let mask = |text: &str| match value {
+        Some(value) => value.mask_in(text),
+        None => text.to_string(),
+    };
+    let body = mask(body);
+    let message = match serde_json::from_str::<serde_json::Value>(&body) {
         Ok(json) => match json.get("detail") {
             Some(serde_json::Value::String(detail)) => detail.clone(),
             Some(serde_json::Value::Array(entries)) => {
                 entries.iter().map(validation_message).collect::<Vec<_>>().join("; ")
             }
             Some(other) => other.to_string(),
-            None => first_line(body),
+            None => first_line(&body),
         },
-        Err(_) => first_line(body),
+        Err(_) => first_line(&body),
     };
     let message = if message.trim().is_empty() { "no explanation given".to_string() } else { message };
-    let message = printable(&message);
-    match value {
-        Some(value) => value.mask_in(&message),
-        None => message,
+    cut(&mask(&printable(&mask(&message))))
+}
+
+/// How many characters of the backend's message are shown.
+const MESSAGE_CHARS: usize = 200;
+
+fn cut(message: &str) -> String {
+    match message.char_indices().nth(MESSAGE_CHARS) {
+        Some((at, _)) => format!("{}...", &message[..at]),
+        None => message.to_string(),
     }
 }
 
@@ -233,11 +292,7 @@ fn validation_message(entry: &serde_json::Value) -> String {
 }
 
 fn first_line(body: &str) -> String {
-    let line = body.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
-    match line.char_indices().nth(200) {
-        Some((cut, _)) => format!("{}...", &line[..cut]),
-        None => line.to_string(),
-    }
+    body.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("").to_string()
 }
 
 #[cfg(test)]
@@ -252,5 +307,58 @@ mod tests {
         assert_eq!(backend_message(validation, Some(&value)), "body.value: too long");
         assert_eq!(backend_message("Internal Server Error\n", None), "Internal Server Error");
         assert_eq!(backend_message("", None), "no explanation given");
+    }
+
+    #[test]
+    fn a_long_echoed_value_is_masked_before_the_message_is_cut() {
+        let long = format!("sk-{}", "a".repeat(500));
+        let value = SecretValue::new(long.clone()).expect("valid");
+        let shown = backend_message(&format!("error: {long}"), Some(&value));
+        assert_eq!(shown, "error: ********");
+        let padded = backend_message(&format!("{} {long}", "x".repeat(190)), Some(&value));
+        assert!(!padded.contains("sk-") && !padded.contains("aaaa"), "{padded}");
+    }
+
+    #[test]
+    fn a_value_is_masked_in_every_form_the_answer_can_hold() {
+        let raw = "sk-\"quoted\"\\back/slash é\u{1b}[31m &=+ x";
+        let value = SecretValue::new(raw.to_string()).expect("valid");
+        let json_detail = serde_json::json!({ "detail": format!("bad {raw}") }).to_string();
+        let nested = serde_json::json!({ "detail": { "value": raw } }).to_string();
+        let ascii_json = json_detail.replace('é', "\\u00e9");
+        let form_encoded: String = raw
+            .bytes()
+            .map(|b| match b {
+                b' ' => "+".to_string(),
+                b if b.is_ascii_alphanumeric() || b"-._~".contains(&b) => (b as char).to_string(),
+                b => format!("%{b:02X}"),
+            })
+            .collect();
+        for body in [json_detail, nested, ascii_json, format!("bad value={form_encoded}"), format!("plain {raw}")] {
+            let shown = backend_message(&body, Some(&value));
+            for fragment in ["quoted", "back", "slash"] {
+                assert!(!shown.contains(fragment), "{body:?} shows {shown:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn api_urls_are_plain_http_without_credentials_queries_or_bad_ports() {
+        for good in ["http://localhost:8000", "http://localhost:8000/", "http://127.0.0.1", "http://[::1]:8000/base"] {
+            assert!(check_api_url(good).is_ok(), "{good}");
+        }
+        let refused = |url: &str| match check_api_url(url) {
+            Err(TaskError::Usage { what, .. }) => what,
+            other => panic!("{url}: {other:?}"),
+        };
+        let with_password = refused("http://admin:hunter2@localhost:8000");
+        assert!(!with_password.contains("hunter2") && with_password.contains("http://***@localhost:8000"));
+        assert!(refused("http://localhost:8000/#x").contains("fragment"));
+        assert!(refused("http://localhost:8000/?a=b").contains("query"));
+        for port in ["99999", "0", "", "80a", "-1"] {
+            assert!(refused(&format!("http://localhost:{port}")).contains("port"), "{port}");
+        }
+        assert!(refused("http://:8000").contains("no host"));
+        assert!(refused("ftp://x").contains("not an http"));
     }
 }

@@ -5,6 +5,7 @@ use std::fmt;
 use lumigator_conf::REDACTED;
 
 use crate::error::TaskError;
+use crate::ui::printable;
 
 /// The backend accepts values of 1 to this many characters.
 pub const MAX_VALUE_CHARS: usize = 1024;
@@ -36,10 +37,73 @@ impl SecretValue {
         &self.0
     }
 
-    /// `text` with every occurrence of the value replaced by `********`, for text that came from
-    /// elsewhere (the backend's messages) and is about to be shown.
+    /// `text` with every occurrence of the value replaced by `********`, in each form a server can
+    /// echo it in (see [`SecretValue::forms`]), for text that came from elsewhere (the backend's
+    /// messages) and is about to be shown.
     pub fn mask_in(&self, text: &str) -> String {
-        text.replace(self.expose(), REDACTED)
+        let mut text = text.to_string();
+        for form in self.forms() {
+            if text.contains(form.as_str()) {
+                text = text.replace(form.as_str(), REDACTED);
+            }
+        }
+        text
+    }
+
+    /// The value as written raw; inside a JSON string (as serde and Python write it, and with every
+    /// non-ASCII character as `\uXXXX`, Python's default); as a Python `repr` writes it; URL-encoded
+    /// (either case of hex digits, `%20` or `+` for a space); and as [`printable`] escapes it for a
+    /// terminal. Longest first, so that no form is half-masked by a shorter one inside it.
+    fn forms(&self) -> Vec<String> {
+        let raw = self.expose();
+        let json = serde_json::to_string(raw).map(|quoted| quoted[1..quoted.len() - 1].to_string()).unwrap_or_default();
+        let ascii_json: String = json
+            .chars()
+            .map(|c| {
+                if c.is_ascii() {
+                    c.to_string()
+                } else {
+                    c.encode_utf16(&mut [0; 2]).iter().map(|u| format!("\\u{u:04x}")).collect()
+                }
+            })
+            .collect();
+        let repr: String = raw
+            .chars()
+            .map(|c| match c {
+                '\\' => "\\\\".to_string(),
+                '\'' => "\\'".to_string(),
+                '\n' => "\\n".to_string(),
+                '\r' => "\\r".to_string(),
+                '\t' => "\\t".to_string(),
+                c if c.is_control() => format!("\\x{:02x}", u32::from(c)),
+                c => c.to_string(),
+            })
+            .collect();
+        let percent = |upper: bool, plus: bool| -> String {
+            raw.bytes()
+                .map(|b| match b {
+                    b' ' if plus => "+".to_string(),
+                    b if b.is_ascii_alphanumeric() || b"-._~".contains(&b) => (b as char).to_string(),
+                    b if upper => format!("%{b:02X}"),
+                    b => format!("%{b:02x}"),
+                })
+                .collect()
+        };
+        let mut forms = vec![
+            raw.to_string(),
+            json,
+            ascii_json,
+            repr,
+            percent(true, false),
+            percent(false, false),
+            percent(true, true),
+            percent(false, true),
+            printable(raw),
+        ];
+        forms.retain(|form| !form.is_empty());
+        forms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        forms.dedup();
+        forms
     }
 }
 

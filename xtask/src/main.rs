@@ -13,6 +13,7 @@ mod env_step;
 mod error;
 mod export;
 mod host;
+mod http;
 mod output;
 mod preflight;
 mod private_dir;

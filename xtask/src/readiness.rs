@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::context::Context;
+use crate::http;
 use crate::preflight::model::Model;
 use crate::runner::{Cmd, last_line};
 use crate::signals;
@@ -28,6 +29,9 @@ const PROBE_LIMIT: Duration = Duration::from_secs(10);
 
 /// The longest the backend gets to answer one health request.
 const HEALTH_LIMIT: Duration = Duration::from_secs(2);
+
+/// The longest the backend gets to accept the connection of a health request: it is local.
+const HEALTH_CONNECT_LIMIT: Duration = Duration::from_secs(1);
 
 /// One container, as `docker compose ps --all --format json` lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -299,22 +303,13 @@ impl Clock for SystemClock {
 pub struct ComposeObserver<'a> {
     ctx: &'a Context,
     ps: Cmd,
-    agent: ureq::Agent,
 }
 
 impl<'a> ComposeObserver<'a> {
     /// An observer of the stack that `compose_cmd` (an `up` command) started.
     pub fn new(ctx: &'a Context, compose_cmd: &Cmd) -> Self {
         let ps = compose_with_action(compose_cmd, &["ps", "--all", "--format", "json"]);
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .proxy(None)
-            .timeout_connect(Some(Duration::from_secs(1)))
-            .user_agent(concat!("lumigator-xtask/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .new_agent();
-        ComposeObserver { ctx, ps, agent }
+        ComposeObserver { ctx, ps }
     }
 }
 
@@ -337,8 +332,9 @@ impl Observe for ComposeObserver<'_> {
     }
 
     fn answers(&mut self, url: &str, limit: Duration) -> bool {
-        let request = self.agent.get(url).config().timeout_global(Some(limit)).build();
-        request.call().is_ok_and(|response| response.status().is_success())
+        // A redirect is not an answer: it is not followed, and its 3xx status is not a success.
+        let client = http::Client::new(HEALTH_CONNECT_LIMIT.min(limit), limit);
+        client.get(url).is_ok_and(|response| (200..300).contains(&response.status))
     }
 
     fn interrupted(&self) -> bool {

@@ -1,16 +1,17 @@
 //! The backend's secrets API (`/api/v1/settings/secrets/`) over HTTP, and its errors in the
 //! user's terms.
 //!
-//! The HTTP client is ureq with its default features off: a small, widely used, blocking HTTP/1.1
-//! client that needs no async runtime and, without TLS, compiles in seconds. The backend runs on
-//! this machine (`http://localhost:8000`), so TLS would only add compile time; `https://` URLs are
-//! refused with a clear message instead. Proxies from the environment are not used either: a key
-//! must go straight to the backend, never through a proxy in plain text.
+//! The HTTP client is our own small one ([`crate::http`]): blocking HTTP/1.1 over a TCP socket,
+//! no TLS, no proxy, no redirects. The backend runs on this machine (`http://localhost:8000`), so
+//! TLS would only add compile time; `https://` URLs are refused with a clear message instead.
+//! Proxies from the environment are not used either: a key must go straight to the backend, never
+//! through a proxy in plain text.
 
 use std::time::Duration;
 
 use crate::cli::secrets::{BackendArgs, DEFAULT_API_URL};
 use crate::error::TaskError;
+use crate::http::{self, Client, Url, UrlError};
 use crate::tasks::secrets::value::SecretValue;
 use crate::ui::printable;
 
@@ -22,28 +23,29 @@ const SECRETS_PATH: &str = "/api/v1/settings/secrets/";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Longest answer read from the backend; a list of secrets is a few kilobytes.
-const MAX_RESPONSE_BYTES: u64 = 1 << 20;
+const MAX_RESPONSE_BYTES: usize = 1 << 20;
 
 /// The backend's HTTP API.
 pub struct Backend {
     /// The API URL without a trailing `/`, as shown in messages.
     pub base: String,
-    agent: ureq::Agent,
-    timeout: Duration,
+    client: Client,
 }
 
 /// A status and body the backend answered with.
 pub struct Answer {
     /// The HTTP status.
     pub status: u16,
-    /// The body, as text (cut at 1 MiB).
+    /// The body, as text; empty when it could not be read whole, is longer than 1 MiB or is not
+    /// UTF-8 (a cut or re-decoded answer could hold part of an echoed value that masking would not
+    /// recognise).
     pub body: String,
 }
 
 /// Why a request did not get the answer it wanted.
 pub enum RequestError {
     /// No answer: the connection failed or timed out.
-    Transport(ureq::Error),
+    Transport(http::Error),
     /// An error status, with what the request was for.
     Status {
         /// What the request was for ("store openai_api_key").
@@ -59,19 +61,10 @@ impl Backend {
     pub fn new(args: &BackendArgs) -> Result<Self, TaskError> {
         let base = check_api_url(&args.api_url)?;
         let timeout = Duration::from_secs(args.timeout);
-        let agent = ureq::Agent::config_builder()
-            .timeout_connect(Some(CONNECT_TIMEOUT.min(timeout)))
-            .timeout_global(Some(timeout))
-            // Statuses are answers to explain, not transport errors.
-            .http_status_as_error(false)
-            // A redirect would resend the key somewhere else: report it instead of following it.
-            .max_redirects(0)
-            .max_redirects_will_error(false)
-            .proxy(None)
-            .user_agent(concat!("lumigator-xtask/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .new_agent();
-        Ok(Backend { base, agent, timeout })
+        // Statuses, redirects included, come back as answers to explain: a redirect would resend
+        // the key somewhere else, so it is reported instead of followed.
+        let client = Client { max_body: MAX_RESPONSE_BYTES, ..Client::new(CONNECT_TIMEOUT.min(timeout), timeout) };
+        Ok(Backend { base, client })
     }
 
     /// The URL of the secrets collection.
@@ -86,27 +79,24 @@ impl Backend {
 
     /// `GET url`.
     pub fn get(&self, url: &str) -> Result<Answer, RequestError> {
-        Self::answer(self.agent.get(url).header("accept", "application/json").call())
+        Self::answer(self.client.get(url))
     }
 
     /// `PUT url` with a JSON body.
     pub fn put(&self, url: &str, json_body: String) -> Result<Answer, RequestError> {
-        Self::answer(
-            self.agent.put(url).header("accept", "application/json").content_type("application/json").send(json_body),
-        )
+        Self::answer(self.client.put_json(url, &json_body))
     }
 
     /// `DELETE url`.
     pub fn delete(&self, url: &str) -> Result<Answer, RequestError> {
-        Self::answer(self.agent.delete(url).header("accept", "application/json").call())
+        Self::answer(self.client.delete(url))
     }
 
-    fn answer(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<Answer, RequestError> {
-        let mut response = result.map_err(RequestError::Transport)?;
-        let status = response.status().as_u16();
+    fn answer(result: Result<http::Response, http::Error>) -> Result<Answer, RequestError> {
+        let response = result.map_err(RequestError::Transport)?;
         // An unreadable body only costs the backend's explanation, never the status.
-        let body = response.body_mut().with_config().limit(MAX_RESPONSE_BYTES).read_to_string().unwrap_or_default();
-        Ok(Answer { status, body })
+        let body = response.body.ok().and_then(|body| String::from_utf8(body).ok()).unwrap_or_default();
+        Ok(Answer { status: response.status, body })
     }
 }
 
@@ -127,13 +117,9 @@ impl RequestError {
     pub fn into_task_error(self, backend: &Backend, value: Option<&SecretValue>) -> TaskError {
         let base = &backend.base;
         match self {
-            RequestError::Transport(err) => transport_error(&err, base, backend.timeout),
+            RequestError::Transport(err) => transport_error(&err, base, &backend.client),
             RequestError::Status { action, answer } => {
-                let reason = ureq::http::StatusCode::from_u16(answer.status)
-                    .ok()
-                    .and_then(|s| s.canonical_reason())
-                    .map(|r| format!(" {r}"))
-                    .unwrap_or_default();
+                let reason = http::reason_phrase(answer.status).map(|r| format!(" {r}")).unwrap_or_default();
                 let detail = backend_message(&answer.body, value);
                 let fix = (300..400)
                     .contains(&answer.status)
@@ -161,51 +147,26 @@ pub fn check_api_url(raw: &str) -> Result<String, TaskError> {
     let refuse = |why: &str| {
         TaskError::usage(format!("--api-url {shown}: {why}"), format!("give an http:// URL, such as {DEFAULT_API_URL}"))
     };
-    let Some((scheme, rest)) = base.split_once("://") else { return Err(refuse("not an http:// URL")) };
-    match scheme.to_ascii_lowercase().as_str() {
-        "http" => {}
-        "https" => {
+    let why = match Url::parse(base) {
+        Ok(_) => return Ok(base.to_string()),
+        Err(UrlError::Https) => {
             return Err(TaskError::usage(
                 format!("--api-url {shown}: https is not supported (the backend runs locally over plain http)"),
                 "use http://, or an SSH tunnel to a remote backend",
             ));
         }
-        _ => return Err(refuse("not an http:// URL")),
-    }
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-    if authority.contains('@') {
-        return Err(refuse("a user name or password in the URL would be sent in clear text; the backend needs none"));
-    }
-    if rest.contains(['?', '#']) {
-        return Err(refuse("a `?query` or `#fragment` would swallow the API paths appended to the URL"));
-    }
-    if base.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(refuse("spaces and control characters are not allowed in it"));
-    }
-    // The host ends at the port's `:`, except inside an IPv6 address's brackets.
-    let (host, port) = match authority.strip_prefix('[') {
-        Some(bracketed) => match bracketed.split_once(']') {
-            Some((address, after)) => (address, after.strip_prefix(':')),
-            None => return Err(refuse("an IPv6 address needs its closing `]`")),
-        },
-        None => match authority.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (authority, None),
-        },
-    };
-    if host.is_empty() {
-        return Err(refuse("no host"));
-    }
-    if let Some(port) = port {
-        let valid = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && port.len() <= 5;
-        if !valid || !(1..=65535).contains(&port.parse::<u32>().unwrap_or(0)) {
-            return Err(refuse("the port must be a number from 1 to 65535"));
+        Err(UrlError::NotHttp) => "not an http:// URL",
+        Err(UrlError::UserInfo) => {
+            "a user name or password in the URL would be sent in clear text; the backend needs none"
         }
-    }
-    if ureq::http::Uri::try_from(base).is_err() {
-        return Err(refuse("not a usable URL"));
-    }
-    Ok(base.to_string())
+        Err(UrlError::QueryOrFragment) => "a `?query` or `#fragment` would swallow the API paths appended to the URL",
+        Err(UrlError::SpaceOrControl) => "spaces and control characters are not allowed in it",
+        Err(UrlError::UnclosedBracket) => "an IPv6 address needs its closing `]`",
+        Err(UrlError::NoHost) => "no host",
+        Err(UrlError::BadPort) => "the port must be a number from 1 to 65535",
+        Err(UrlError::Unusable) => "not a usable URL",
+    };
+    Err(refuse(why))
 }
 
 /// `url` with anything between `://` and an `@` of its authority replaced by `***`.
@@ -218,26 +179,25 @@ fn mask_user_info(url: &str) -> String {
     }
 }
 
-fn transport_error(err: &ureq::Error, base: &str, timeout: Duration) -> TaskError {
+fn transport_error(err: &http::Error, base: &str, client: &Client) -> TaskError {
     let error = |what: String, fix: &str| TaskError::Backend { what, fix: Some(fix.to_string()) };
-    let not_running = || {
-        error(format!("the Lumigator backend is not running at {base}"), "start it with `cargo xtask start-lumigator`")
-    };
     match err {
-        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => not_running(),
-        ureq::Error::ConnectionFailed => not_running(),
-        ureq::Error::Timeout(ureq::Timeout::Connect) => error(
+        http::Error::Refused => error(
+            format!("the Lumigator backend is not running at {base}"),
+            "start it with `cargo xtask start-lumigator`",
+        ),
+        http::Error::ConnectTimeout => error(
             format!(
                 "the Lumigator backend at {base} did not accept a connection within {} s",
-                CONNECT_TIMEOUT.min(timeout).as_secs()
+                client.connect_timeout.as_secs()
             ),
             "is it running, and is --api-url right?",
         ),
-        ureq::Error::Timeout(_) => error(
-            format!("the Lumigator backend at {base} did not answer within {} s", timeout.as_secs()),
+        http::Error::Timeout => error(
+            format!("the Lumigator backend at {base} did not answer within {} s", client.timeout.as_secs()),
             "it may still be starting (`cargo xtask local-logs` shows its logs); --timeout waits longer",
         ),
-        ureq::Error::HostNotFound => error(format!("cannot find the host of {base}"), "check --api-url"),
+        http::Error::HostNotFound => error(format!("cannot find the host of {base}"), "check --api-url"),
         other => {
             TaskError::Backend { what: format!("cannot talk to the Lumigator backend at {base}: {other}"), fix: None }
         }
@@ -343,6 +303,23 @@ mod tests {
     }
 
     #[test]
+    fn transport_failures_in_the_users_terms() {
+        let client = Client::new(Duration::from_secs(5), Duration::from_secs(30));
+        let shown = |err: http::Error| match transport_error(&err, "http://h:1", &client) {
+            TaskError::Backend { what, fix } => format!("{what} / {}", fix.unwrap_or_default()),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            shown(http::Error::Refused),
+            "the Lumigator backend is not running at http://h:1 / start it with `cargo xtask start-lumigator`"
+        );
+        assert_eq!(shown(http::Error::HostNotFound), "cannot find the host of http://h:1 / check --api-url");
+        assert!(shown(http::Error::ConnectTimeout).contains("did not accept a connection within 5 s"));
+        assert!(shown(http::Error::Timeout).contains("did not answer within 30 s"));
+        assert!(shown(http::Error::Malformed("x")).starts_with("cannot talk to the Lumigator backend at http://h:1: "));
+    }
+
+    #[test]
     fn api_urls_are_plain_http_without_credentials_queries_or_bad_ports() {
         for good in ["http://localhost:8000", "http://localhost:8000/", "http://127.0.0.1", "http://[::1]:8000/base"] {
             assert!(check_api_url(good).is_ok(), "{good}");
@@ -360,5 +337,9 @@ mod tests {
         }
         assert!(refused("http://:8000").contains("no host"));
         assert!(refused("ftp://x").contains("not an http"));
+        assert!(refused("http://[::1:8000").contains("closing `]`"));
+        assert!(refused("http://local host:8000").contains("spaces"));
+        assert!(refused("http://a:1:2").contains("not a usable URL"));
+        assert!(refused("https://x").contains("https is not supported"));
     }
 }

@@ -55,6 +55,7 @@ pub struct GlobalArgs {
 
 /// The tasks, by group; each group is listed under its own heading in `--help`.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Task {
     /// Starting, stopping and watching the stack.
     #[command(flatten)]
@@ -100,6 +101,7 @@ pub const GROUPS: [Group; 7] = [
 
 /// Starting, stopping and watching the stack.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum StackTask {
     /// The Makefile's Compose targets.
     #[command(flatten)]
@@ -115,6 +117,7 @@ pub enum StackTask {
 
 /// The configuration and the secret key.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ConfigTask {
     /// Create ~/.lumigator/lumigator.key if it is missing, and fix the modes of the key and its folder
     ///
@@ -163,6 +166,7 @@ pub enum ConfigTask {
 
 /// Removing Docker objects and generated files.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum CleanTask {
     /// Remove build/ (it holds a copy of the secret key while the stack runs)
     ConfigClean,
@@ -176,6 +180,7 @@ pub enum CleanTask {
 
 /// The Makefile's clean-docker targets.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum DockerCleanTask {
     /// Remove Docker's whole build cache (`docker builder prune --all`)
     #[command(name = "clean-docker-buildcache")]
@@ -193,6 +198,7 @@ pub enum DockerCleanTask {
 
 /// Checking the machine.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum DiagnosticsTask {
     /// Check what a task needs from this machine, changing nothing: Docker, Compose, the engine's
     /// memory and CPUs, free ports, the key, the configuration, the sources

@@ -10,6 +10,7 @@ pub const DEFAULT_API_URL: &str = "http://localhost:8000";
 
 /// The secret tasks.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum SecretTask {
     /// Upload a provider API key to the running backend (value read from standard input)
     ///

@@ -51,9 +51,30 @@ impl<T: TaskTable> Subcommand for Table<T> {
     fn augment_subcommands(mut cmd: Command) -> Command {
         for task in T::value_variants() {
             let Some(value) = task.to_possible_value() else { continue };
-            // The arguments first: their derive sets the command's about from the struct's doc
-            // comment, which the task's own help line then replaces.
-            let mut sub = task.augment_args(Command::new(value.get_name().to_string()));
+            // The arguments are added only when this task is the one parsed (clap's `defer`): every
+            // run builds the whole command tree, and most of it would be the other tasks' options.
+            // The deferred function is given the subcommand itself, and finds its task by name.
+            let mut sub = Command::new(value.get_name().to_string()).defer(|cmd| {
+                let name = cmd.get_name().to_string();
+                let about = cmd.get_about().cloned();
+                let long_about = cmd.get_long_about().cloned();
+                match T::from_str(&name, false) {
+                    // The arguments' derive sets the command's about from their struct's doc
+                    // comment; the task's own help is put back after it.
+                    Ok(task) => {
+                        let cmd = task.augment_args(cmd);
+                        let cmd = match about {
+                            Some(about) => cmd.about(about),
+                            None => cmd,
+                        };
+                        match long_about {
+                            Some(long_about) => cmd.long_about(long_about),
+                            None => cmd,
+                        }
+                    }
+                    Err(_) => cmd,
+                }
+            });
             if let Some(help) = value.get_help() {
                 sub = sub.about(help.clone());
             }

@@ -10,6 +10,7 @@ use crate::suites::TestSuite;
 
 /// Running Lumigator's test suites and preparing its Python environments.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum TestTask {
     /// The Makefile's test targets.
     #[command(flatten)]
@@ -25,6 +26,7 @@ pub enum TestTask {
 
 /// Keeping the OpenAPI specification in the docs up to date.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum DocsTask {
     /// Write the backend's OpenAPI specification to docs/source/specs/openapi.json
     ///

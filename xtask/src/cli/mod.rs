@@ -91,9 +91,9 @@ pub struct Group {
 /// The groups, in the order `--help` lists them. A test checks that every task is in one.
 pub const GROUPS: [Group; 7] = [
     Group { heading: "Stack", tasks: StackTask::augment_subcommands },
+    Group { heading: "Configuration", tasks: ConfigTask::augment_subcommands },
     Group { heading: "Tests", tasks: TestTask::augment_subcommands },
     Group { heading: "Docs", tasks: DocsTask::augment_subcommands },
-    Group { heading: "Configuration", tasks: ConfigTask::augment_subcommands },
     Group { heading: "Cleaning", tasks: CleanTask::augment_subcommands },
     Group { heading: "Secrets", tasks: SecretTask::augment_subcommands },
     Group { heading: "Diagnostics", tasks: DiagnosticsTask::augment_subcommands },
@@ -440,4 +440,29 @@ pub fn parse() -> Cli {
         Err(err) => err.exit(),
     };
     Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--help` lists tasks from `GROUPS` only: a group missing there would hide its tasks from
+    /// the help (and from the tests that read the task list from it) while they still run.
+    #[test]
+    fn every_task_is_under_exactly_one_heading() {
+        let mut grouped: Vec<String> = GROUPS
+            .iter()
+            .flat_map(|group| {
+                (group.tasks)(Command::new("group"))
+                    .get_subcommands()
+                    .map(|t| t.get_name().to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let mut parsed: Vec<String> = Cli::command().get_subcommands().map(|t| t.get_name().to_string()).collect();
+        grouped.sort();
+        parsed.sort();
+        assert_eq!(grouped, parsed);
+        Cli::command().debug_assert();
+    }
 }

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::support::repo_root;
+use crate::support::{repo_root, rust_files};
 
 /// One source file: its module path (`tasks::secrets::backend`, `""` for the crate root) and text.
 struct Module {
@@ -21,9 +21,7 @@ struct Module {
 }
 
 fn modules(src: &Path) -> Vec<Module> {
-    let mut files = Vec::new();
-    collect(src, &mut files);
-    files
+    rust_files(src)
         .into_iter()
         .map(|file| {
             let relative = file.strip_prefix(src).expect("under src").with_extension("");
@@ -36,17 +34,6 @@ fn modules(src: &Path) -> Vec<Module> {
             Module { path: parts.join("::"), code: code_of(&text), file }
         })
         .collect()
-}
-
-fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
-    for entry in fs::read_dir(dir).expect("read src") {
-        let path = entry.expect("entry").path();
-        if path.is_dir() {
-            collect(&path, files);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            files.push(path);
-        }
-    }
 }
 
 /// The text without line comments (doc comments cite paths in prose) and without the test module,

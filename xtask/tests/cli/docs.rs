@@ -2,9 +2,8 @@
 //! ARCHITECTURE.md maps every source file, and every document a source file cites exists.
 
 use std::fs;
-use std::path::{Path, PathBuf};
 
-use crate::support::{repo_root, tasks};
+use crate::support::{repo_root, rust_files, tasks};
 
 fn read(name: &str) -> String {
     fs::read_to_string(repo_root().join(name)).unwrap_or_else(|err| panic!("{name}: {err}"))
@@ -40,25 +39,12 @@ fn the_readme_table_lists_every_task() {
     assert!(unknown.is_empty(), "the README's task table names tasks that do not exist: {unknown:?}");
 }
 
-fn sources(dir: &Path, files: &mut Vec<PathBuf>) {
-    for entry in fs::read_dir(dir).expect("read dir") {
-        let path = entry.expect("entry").path();
-        if path.is_dir() {
-            sources(&path, files);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            files.push(path);
-        }
-    }
-}
-
 #[test]
 fn architecture_maps_every_source_file() {
     let map = read("ARCHITECTURE.md");
     let mut missing = Vec::new();
     for krate in ["xtask", "lumigator-conf"] {
-        let mut files = Vec::new();
-        sources(&repo_root().join(krate).join("src"), &mut files);
-        for file in files {
+        for file in rust_files(&repo_root().join(krate).join("src")) {
             let relative = file.strip_prefix(repo_root()).expect("in the workspace").display().to_string();
             if !map.contains(&format!("`{relative}`")) {
                 missing.push(relative);
@@ -84,7 +70,7 @@ fn every_document_cited_in_the_code_exists() {
     for dir in ["xtask/src", "lumigator-conf/src", "xtask/tests", "lumigator-conf/tests", "xtask/benches"] {
         let dir = repo_root().join(dir);
         if dir.is_dir() {
-            sources(&dir, &mut files);
+            files.extend(rust_files(&dir));
         }
     }
     files.push(repo_root().join("Cargo.toml"));

@@ -308,17 +308,9 @@ pub struct ComposeObserver<'a> {
 impl<'a> ComposeObserver<'a> {
     /// An observer of the stack that `compose_cmd` (an `up` command) started.
     pub fn new(ctx: &'a Context, compose_cmd: &Cmd) -> Self {
-        let ps = compose_with_action(compose_cmd, &["ps", "--all", "--format", "json"]);
+        let ps = crate::compose::with_action_cmd(compose_cmd, &["ps", "--all", "--format", "json"]);
         ComposeObserver { ctx, ps }
     }
-}
-
-/// `compose_cmd` (a Compose command line built by [`crate::compose::compose_argv`]) with another
-/// action, the same environment and folder.
-pub fn compose_with_action(compose_cmd: &Cmd, action: &[&str]) -> Cmd {
-    let argv: Vec<String> = compose_cmd.argv().iter().map(|a| a.to_string()).collect();
-    let argv = crate::compose::with_action(&argv, action);
-    Cmd { args: argv[1..].to_vec(), ..compose_cmd.clone() }
 }
 
 impl Observe for ComposeObserver<'_> {

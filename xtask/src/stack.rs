@@ -267,7 +267,7 @@ fn wait_until_ready(
 /// Shows the last [`LOG_LINES`] lines of `service`'s log on stderr.
 fn show_log_tail(ctx: &Context, compose_cmd: &Cmd, service: &str) {
     let lines = LOG_LINES.to_string();
-    let logs = readiness::compose_with_action(compose_cmd, &["logs", "--tail", &lines, service]);
+    let logs = compose::with_action_cmd(compose_cmd, &["logs", "--tail", &lines, service]);
     let heading = format!("the last {LOG_LINES} lines of {service}'s log:");
     let answer = ctx.runner.start(&logs).and_then(|started| started.finish_within(Duration::from_secs(10)));
     match answer {
@@ -310,7 +310,7 @@ pub fn logs(ctx: &Context, args: &LogsArgs) -> Result<(), TaskError> {
     };
     let base = Cmd::from_argv(&ctx.project.root, &compose::compose_argv(&compose, &env_file, LOGS_TARGET, false));
     if temporary.is_some() {
-        let ps = readiness::compose_with_action(&base, &["ps", "--all", "--format", "json"]);
+        let ps = compose::with_action_cmd(&base, &["ps", "--all", "--format", "json"]);
         let out = ctx.runner.output(&ps)?;
         let none = out.status.success()
             && readiness::parse_ps(&String::from_utf8_lossy(&out.stdout)).is_ok_and(|c| c.is_empty());
@@ -332,7 +332,7 @@ pub fn logs(ctx: &Context, args: &LogsArgs) -> Result<(), TaskError> {
     action.extend(args.compose_args.iter().cloned());
     action.extend(args.services.iter().cloned());
     let action: Vec<&str> = action.iter().map(String::as_str).collect();
-    let logs = readiness::compose_with_action(&base, &action);
+    let logs = compose::with_action_cmd(&base, &action);
     if !args.follow || ctx.dry_run {
         return ctx.run_steps(&[logs]);
     }

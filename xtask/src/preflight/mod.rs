@@ -21,20 +21,23 @@ use crate::error::TaskError;
 use crate::runner::{Cmd, last_line};
 use crate::verdict::{Checked, Status, Verdict};
 use engine::engine_verdicts;
-use model::{Model, model_argv};
+use model::Model;
 
 /// Reads the model of the stack whose Compose command is `compose_cmd` (a probe).
 pub fn read_model(ctx: &Context, compose_cmd: &Cmd) -> Result<Model, String> {
-    let argv = model_argv(&compose_cmd.argv().iter().map(|a| a.to_string()).collect::<Vec<_>>());
-    let model_cmd = Cmd { args: argv[1..].to_vec(), ..compose_cmd.clone() };
-    finish(ctx.runner.output(&model_cmd)).and_then(|json| Model::parse(&json))
+    finish(ctx.runner.output(&model_cmd(compose_cmd))).and_then(|json| Model::parse(&json))
+}
+
+/// The probe that prints the resolved model of the stack `compose_cmd` runs: `config --format
+/// json`, which needs no daemon.
+fn model_cmd(compose_cmd: &Cmd) -> Cmd {
+    crate::compose::with_action_cmd(compose_cmd, &["config", "--format", "json"])
 }
 
 /// Reads the model of the task whose Compose command is `compose_cmd` and asks the daemon about the
 /// engine, both at once: together they take as long as the slower of the two.
 pub fn model_and_engine(ctx: &Context, compose_cmd: &Cmd) -> (Result<Model, String>, Checked<Engine>) {
-    let argv = model_argv(&compose_cmd.argv().iter().map(|a| a.to_string()).collect::<Vec<_>>());
-    let model_cmd = Cmd { args: argv[1..].to_vec(), ..compose_cmd.clone() };
+    let model_cmd = model_cmd(compose_cmd);
     let engine_cmd = ctx.cmd(ENGINE_INFO[0]).args(ENGINE_INFO[1..].iter().copied());
     let model = ctx.runner.start(&model_cmd);
     let engine = ctx.runner.start(&engine_cmd);

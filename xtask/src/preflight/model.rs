@@ -193,13 +193,6 @@ fn published_ports(service: &str, port: &Value) -> Vec<Published> {
         .collect()
 }
 
-/// The command that prints the resolved model of the Compose command `compose_argv` (as
-/// [`crate::compose::compose_argv`] builds it): the same program, env file, profiles and
-/// files, with `config --format json` instead of the action. It needs no daemon.
-pub fn model_argv(compose_argv: &[String]) -> Vec<String> {
-    crate::compose::with_action(compose_argv, &["config", "--format", "json"])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,18 +245,5 @@ mod tests {
         .expect("parses");
         assert_eq!(model.one_shots, ["minio-admin"]);
         assert_eq!(model.gpu_services, ["ray", "worker"]);
-    }
-
-    #[test]
-    fn the_model_command_replaces_the_action() {
-        let argv: Vec<String> =
-            "docker compose --env-file /p/build/.env --profile local -f a.yaml -f b.yaml up -d --build"
-                .split(' ')
-                .map(String::from)
-                .collect();
-        assert_eq!(
-            model_argv(&argv).join(" "),
-            "docker compose --env-file /p/build/.env --profile local -f a.yaml -f b.yaml config --format json"
-        );
     }
 }

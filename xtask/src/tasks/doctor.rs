@@ -14,7 +14,7 @@ use crate::compose::{self, Compose, ComposeTarget};
 use crate::context::Context;
 use crate::env_step::{TempEnvFile, redacted};
 use crate::error::TaskError;
-use crate::host::{GPUS_SETTING, GpuCount, wants_gpus};
+use crate::host::GpuCount;
 use crate::output;
 use crate::preflight::engine::{cpus_text, engine_verdicts, gib};
 use crate::preflight::model::Model;
@@ -113,10 +113,9 @@ fn rows(ctx: &Context, target: ComposeTarget, gpus: Option<&GpuCount>) -> Vec<Ro
     let config = checks::config::load_without_key(ctx);
     let config_ok = config.as_ref().is_ok_and(|c| !c.has_errors());
     // GPUs asked for by the flag, else by the configuration (even one with errors elsewhere).
-    let mut use_gpus = match (gpus, &config) {
-        (Some(count), _) => count.wants_gpus(),
-        (None, Ok(config)) => config.resolved.get(GPUS_SETTING).is_some_and(|e| wants_gpus(&e.value)),
-        (None, Err(_)) => false,
+    let mut use_gpus = match &config {
+        Ok(config) => compose::uses_gpus(&config.resolved, gpus),
+        Err(_) => gpus.is_some_and(GpuCount::wants_gpus),
     };
     // The daemon, the engine and the ports: `docker info` and Compose's model of the task.
     let (model, engine) = match (&compose.value, &config) {

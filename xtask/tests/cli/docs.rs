@@ -102,3 +102,32 @@ fn citations_are_found() {
         ["docs/env-file-dialect.md", "ARCHITECTURE.md"]
     );
 }
+
+/// The workspace paths a document names in backquotes (`xtask/src/runner.rs`), without what
+/// follows a `:` (a line number) or a space.
+fn cited_paths(text: &str) -> Vec<String> {
+    const ROOTS: [&str; 6] = ["xtask/", "lumigator-conf/", "tests/", "docs/", ".ci/", ".devcontainer/"];
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|quoted| quoted.split([':', ' ']).next().unwrap_or_default())
+        .filter(|path| ROOTS.iter().any(|root| path.starts_with(root)) && !path.contains(['<', '*', '$']))
+        // A path of a Lumigator checkout, which the OpenAPI tasks write, not one of ours.
+        .filter(|path| !path.starts_with("docs/source/"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_path_the_documents_name_exists() {
+    let mut missing = Vec::new();
+    for document in ["README.md", "ARCHITECTURE.md", "docs/env-file-dialect.md", "tests/malformed/README.md"] {
+        for path in cited_paths(&read(document)) {
+            if !repo_root().join(path.trim_end_matches('/')).exists() {
+                missing.push(format!("{document} names {path}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "paths named in the documents that do not exist:\n{}", missing.join("\n"));
+    assert_eq!(cited_paths("see `xtask/src/ui.rs:12` and `cargo xtask`"), ["xtask/src/ui.rs"]);
+}
